@@ -150,6 +150,10 @@ class Service(ABC):
         """Name used for stats and fault targeting (default: the path)."""
         return request.path
 
+    def configure(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Service-specific knobs (token lifetimes, grace periods…); returns the current ones."""
+        return {}
+
     def throttled(self) -> Response:
         """The protocol's own answer when ``rate_limit`` is exceeded."""
         return json_response({"error": "too many requests"}, 429)

@@ -9,6 +9,7 @@ Every service is mounted under its own prefix (``/kuaidi100``, ``/17track``, …
 * ``POST /_sandbox/faults``          ``{"service", "endpoint"?, "kind", "count"?, "seconds"?}``
 * ``DELETE /_sandbox/faults``        clear all faults
 * ``POST /_sandbox/latency``         ``{"ms": 50}`` added to every request
+* ``POST /_sandbox/service/NAME``     service-specific settings (``Service.configure``)
 
 Fault kinds: ``http500`` ``http502`` ``http503`` ``429`` ``429_retry_after`` ``hang``
 ``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``.
@@ -158,6 +159,11 @@ class Sandbox:
         if path == "/latency":
             self.latency = float(body.get("ms", 0)) / 1000.0
             return json_response({"ok": True})
+        if path.startswith("/service/"):
+            service = self.services.get(path.removeprefix("/service/"))
+            if service is None:
+                return json_response({"error": "no such service"}, 404)
+            return json_response(service.configure(body))
         if path == "/faults":
             if request.method == "DELETE":
                 self.clear_faults()
