@@ -1,0 +1,41 @@
+"""parcelctl accounts — linked accounts, token expiry, last sync, health."""
+
+from __future__ import annotations
+
+import typer
+
+
+def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> None:
+    """Show linked accounts."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .common import load_config, open_store, store_exists
+    from .output import age, console, info, local_time, print_json
+
+    config = load_config()
+    rows = []
+    if store_exists(config):
+        with open_store(config, readonly=True) as store:
+            rows = [dict(r) for r in store.accounts()]
+    data = [{"provider": r["provider"], "account": r["account"], "linked_at": r["linked_at"],
+             "access_expires_at": r["access_expires_at"],
+             "refresh_expires_at": r["refresh_expires_at"], "last_sync_at": r["last_sync_at"],
+             "health": r["health"], "last_error": r["last_error"]} for r in rows]
+    if json_out:
+        print_json(data)
+        return
+    if not data:
+        info("no linked accounts — run 'parcelctl link kuaishou'")
+        return
+    table = Table(header_style="bold")
+    for column in ("Account", "Health", "Authorization until", "Last sync"):
+        table.add_column(column)
+    for row in data:
+        health = Text(row["health"], style="green" if row["health"] == "ok" else "bold red")
+        if row["health"] == "reauth":
+            health.append(f"  run: parcelctl link {row['provider']}")
+        table.add_row(Text(f"{row['provider']}:{row['account']}"), health,
+                      Text(local_time(row["refresh_expires_at"])),
+                      Text(age(row["last_sync_at"]) or "never"))
+    console().print(table)

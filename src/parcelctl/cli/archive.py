@@ -1,0 +1,54 @@
+"""parcelctl archive / rm."""
+
+from __future__ import annotations
+
+import typer
+
+
+def _resolve(number: str) -> tuple[object, int]:
+    from .. import views
+    from ..errors import UsageError
+    from .common import load_config, open_store, store_exists
+
+    config = load_config()
+    if not store_exists(config):
+        raise UsageError(f"no parcel {number[:60]!r}")
+    store = open_store(config)
+    rows = views.find_parcel(store.db, number)
+    if not rows:
+        store.close()
+        raise UsageError(f"no parcel {number[:60]!r}",
+                         hint="see 'parcelctl list --all' for what is tracked")
+    if len(rows) > 1:
+        store.close()
+        raise UsageError(f"{number} matches {len(rows)} parcels (different carriers)",
+                         hint="remove the duplicate with its carrier in mind; see 'show'")
+    return store, int(rows[0]["id"])
+
+
+def archive(
+    number: str = typer.Argument(..., help="Tracking number or order reference."),
+    undo: bool = typer.Option(False, "--undo", help="Bring an archived parcel back."),
+) -> None:
+    """Hide a parcel from the default list (it is no longer polled)."""
+    from .output import info
+
+    store, pid = _resolve(number)
+    with store:  # type: ignore[attr-defined]
+        with store.transaction():  # type: ignore[attr-defined]
+            store.archive(pid, not undo)  # type: ignore[attr-defined]
+    info(f"{number}: {'unarchived' if undo else 'archived'}")
+
+
+def remove(
+    number: str = typer.Argument(..., help="Tracking number or order reference."),
+) -> None:
+    """Delete a parcel and its events (an order's parcel comes back on the next sync;
+    archive it instead)."""
+    from .output import info
+
+    store, pid = _resolve(number)
+    with store:  # type: ignore[attr-defined]
+        with store.transaction():  # type: ignore[attr-defined]
+            store.delete(pid)  # type: ignore[attr-defined]
+    info(f"{number}: removed")

@@ -1,0 +1,35 @@
+"""Small helpers shared by command modules (kept import-light)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from ..config import Config
+from ..store import Store
+
+T = TypeVar("T")
+
+
+def load_config() -> Config:
+    return Config()
+
+
+def open_store(config: Config, *, readonly: bool = False) -> Store:
+    if not readonly:
+        config.paths.ensure()
+    return Store(config.paths.db_file, readonly=readonly)
+
+
+def store_exists(config: Config) -> bool:
+    return config.paths.db_file.exists()
+
+
+def language(config: Config) -> str:
+    lang = config.get("display.language")
+    return "en" if lang == "en" else "zh"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)

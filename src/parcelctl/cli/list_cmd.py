@@ -1,0 +1,60 @@
+"""parcelctl list — every parcel, every platform, newest change first."""
+
+from __future__ import annotations
+
+import typer
+
+from ..models import Status
+
+_STATUSES = ", ".join(s.value for s in Status)
+
+
+def main(
+    status: str | None = typer.Option(None, "--status", "-s", help=f"Only this status: "
+                                      f"{_STATUSES}."),
+    attention: bool = typer.Option(False, "--attention", "-a", help="Only what needs you: "
+                                   "overdue orders, stuck parcels, pickups, exceptions."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Rows per page."),
+    all_: bool = typer.Option(False, "--all", help="Include delivered, cancelled and archived;"
+                              " no limit."),
+    json_out: bool = typer.Option(False, "--json", help="JSON array (stable fields)."),
+) -> None:
+    """List parcels: active ones by default, newest change first."""
+    import sys
+
+    from .. import views
+    from ..errors import UsageError
+    from .common import language, load_config, open_store, store_exists
+    from .output import console, info, parcel_table, print_json
+
+    if status is not None and status not in {s.value for s in Status}:
+        raise UsageError(f"unknown status '{status}'", hint=f"use one of: {_STATUSES}")
+    config = load_config()
+    lang = language(config)
+    stale_days = float(config.get("polling.stale_days") or 7)
+    if not store_exists(config):
+        if json_out:
+            print_json([])
+        else:
+            info("no parcels yet — add one with 'parcelctl add NUMBER' or link a shop with "
+                 "'parcelctl link kuaishou'")
+        return
+    with open_store(config, readonly=True) as store:
+        if json_out and all_:
+            views.stream_all_json(store.db, sys.stdout.write, status=status,
+                                  attention=attention, lang=lang, stale_days=stale_days)
+            return
+        rows, total = views.list_parcels(store.db, status=status, attention=attention,
+                                         include_all=all_, limit=None if all_ else limit,
+                                         stale_days=stale_days)
+        if json_out:
+            print_json(list(views.iter_json(store.db, rows, lang)))
+            return
+        if not rows:
+            info("nothing to show" + ("" if all_ else " (try --all)"))
+            return
+        from .. import carriers
+
+        console().print(parcel_table(rows, lang=lang, carrier_label=carriers.carrier_label))
+        if total > len(rows):
+            info(f"{total - len(rows)} more — use --limit N or --all", style="dim")

@@ -1,0 +1,62 @@
+"""parcelctl sync — import orders and refresh due parcels (the cron job)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def main(
+    provider: list[str] = typer.Option(None, "--provider", "-p",
+                                       help="Only this provider (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Refresh every active parcel now "
+                               "(still never sooner than a provider allows)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Exit 5 if another sync runs."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only attention items "
+                               "(for cron: silence means all is well)."),
+) -> None:
+    """Import orders from linked accounts and refresh the parcels that are due."""
+    from ..lock import SyncLock
+    from ..providers import registry
+    from ..sync import Syncer
+    from .common import load_config, open_store, run
+    from .output import console, is_terminal
+
+    for name in provider or []:
+        registry.load(name)  # unknown provider -> one-line error before anything
+    config = load_config()
+    config.paths.ensure()
+    with SyncLock(config.paths.lock_file, wait=not no_wait), open_store(config) as store:
+        from ..logfile import attach_log_file
+
+        attach_log_file(config.paths.log_file)
+        progress = None
+        live = None
+        if is_terminal() and not quiet and not json_out:
+            from rich.progress import Progress
+
+            live = Progress(console=console(), transient=True)
+            tasks: dict[str, int] = {}
+
+            def progress(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = live.add_task(name, total=total)  # type: ignore[union-attr]
+                live.update(tasks[name], completed=done)  # type: ignore[union-attr]
+
+            live.start()
+        syncer = Syncer(config, store, progress=progress)
+        run_id = store.start_run()
+        try:
+            summary = run(syncer.run(providers=provider or None, force=force))
+        finally:
+            if live is not None:
+                live.stop()
+        store.finish_run(run_id, summary.exit_code, summary.to_json())
+        from ..notify import after_sync
+
+        after_sync(config, store, summary)
+        from .sync_report import report
+
+        report(config, store, summary, json_out=json_out, quiet=quiet)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)

@@ -1,0 +1,374 @@
+"""Paths, config.toml and the secret store.
+
+* ``PARCELCTL_HOME`` puts everything under one directory; otherwise platformdirs locations.
+* config.toml is read with tomllib and written with tomli-w atomically (temp file + rename),
+  owner-only.
+* Secrets never live in config.toml: the system keyring when one is usable, otherwise a 0600
+  ``secrets.json`` beside config.toml. With ``PARCELCTL_HOME`` set the file backend is the
+  default, so a throwaway home (tests, ``parcelctl demo``) never touches the real keyring;
+  ``PARCELCTL_SECRETS=keyring|file`` forces a backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, UsageError
+
+APP = "parcelctl"
+
+#: Keys whose values go to the secret store. ``*`` matches one dotted segment.
+SECRET_PATTERNS = (
+    "providers.*.key", "providers.*.token", "providers.*.app_secret", "providers.*.sign_secret",
+    "providers.*.secret", "providers.*.password", "notify.webhook.secret",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.config_dir / "secrets.json"
+
+    @property
+    def db_file(self) -> Path:
+        return self.data_dir / "parcels.db"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state_dir / "sync.lock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "parcelctl.log"
+
+    def ensure(self) -> None:
+        for directory in {self.config_dir, self.data_dir, self.state_dir}:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _chmod(directory, 0o700)
+
+
+def get_paths() -> Paths:
+    home = os.environ.get("PARCELCTL_HOME")
+    if home:
+        root = Path(home).expanduser()
+        return Paths(root, root, root)
+    import platformdirs
+
+    return Paths(
+        Path(platformdirs.user_config_dir(APP)),
+        Path(platformdirs.user_data_dir(APP)),
+        Path(platformdirs.user_state_dir(APP)),
+    )
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != mode:
+            path.chmod(mode)
+    except OSError:
+        pass  # not ours (e.g. an existing shared directory): leave it
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write via a temp file in the same directory, fsync, rename: never a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+# -- dotted keys ----------------------------------------------------------------------------
+
+def split_key(key: str) -> list[str]:
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p or not all(c.isalnum() or c in "_-" for c in p)
+                              for p in parts):
+        raise UsageError(f"'{key}' is not a valid key",
+                         hint="use dotted names such as providers.kuaidi100.customer")
+    return parts
+
+
+def is_secret_key(key: str) -> bool:
+    parts = key.split(".")
+    for pattern in SECRET_PATTERNS:
+        pat = pattern.split(".")
+        if len(pat) == len(parts) and all(p in ("*", q) for p, q in zip(pat, parts, strict=True)):
+            return True
+    return False
+
+
+def parse_value(raw: str) -> Any:
+    """A TOML value when it is one (``30``, ``true``, ``["a"]``), else the string itself."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def get_in(data: Mapping[str, Any], parts: list[str]) -> Any:
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from flatten(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+# -- config ---------------------------------------------------------------------------------
+
+class Config:
+    """config.toml plus the secret store, addressed with dotted keys."""
+
+    def __init__(self, paths: Paths | None = None) -> None:
+        self.paths = paths or get_paths()
+        self.data = self._load()
+        self._secrets: SecretStore | None = None
+
+    def _load(self) -> dict[str, Any]:
+        path = self.paths.config_file
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            return tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path} is not valid TOML ({exc})",
+                hint="fix the file by hand, or move it away to start over",
+            ) from None
+
+    @property
+    def secrets(self) -> SecretStore:
+        if self._secrets is None:
+            self._secrets = open_secret_store(self.paths, self.get("secrets.backend"))
+        return self._secrets
+
+    def get(self, key: str) -> Any:
+        return get_in(self.data, split_key(key))
+
+    def get_secret(self, key: str) -> str | None:
+        from .http import register_secret
+
+        value = self.secrets.get(key)
+        register_secret(value)
+        return value
+
+    def set(self, key: str, value: Any) -> None:
+        parts = split_key(key)
+        if is_secret_key(key):
+            self.secrets.set(key, str(value))
+            self._drop(parts)  # a secret must never linger in config.toml
+            self.save()
+            return
+        node = self.data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise UsageError(f"'{key}' cannot be set: '{part}' already holds a value")
+            node = child
+        node[parts[-1]] = value
+        self.save()
+
+    def unset(self, key: str) -> bool:
+        parts = split_key(key)
+        found = False
+        if is_secret_key(key):
+            found = self.secrets.delete(key)
+        return self._drop(parts) or found
+
+    def _drop(self, parts: list[str]) -> bool:
+        parent = get_in(self.data, parts[:-1]) if len(parts) > 1 else self.data
+        if isinstance(parent, dict) and parts[-1] in parent:
+            del parent[parts[-1]]
+            self.save()
+            return True
+        return False
+
+    def save(self) -> None:
+        import tomli_w
+
+        self.paths.ensure()
+        atomic_write(self.paths.config_file, tomli_w.dumps(self.data).encode("utf-8"))
+
+    def provider_settings(self, name: str, secret_keys: Iterator[str] | list[str] = ()
+                          ) -> dict[str, Any]:
+        """The ``[providers.NAME]`` table with its secrets filled in from the secret store."""
+        table = get_in(self.data, ["providers", name])
+        settings: dict[str, Any] = dict(table) if isinstance(table, Mapping) else {}
+        for key in secret_keys:
+            value = self.get_secret(f"providers.{name}.{key}")
+            if value is not None:
+                settings[key] = value
+        return settings
+
+
+# -- secrets ----------------------------------------------------------------------------
+
+class SecretStore:
+    backend = "none"
+
+    def get(self, key: str) -> str | None:
+        raise NotImplementedError
+
+    def set(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def keys(self) -> list[str]:
+        raise NotImplementedError
+
+
+class FileSecretStore(SecretStore):
+    """A 0600 JSON file; every write is atomic so a crash never loses a refresh token."""
+
+    backend = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, str]:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"{self.path} is corrupt",
+                              hint="restore it from a backup or delete it and re-enter secrets"
+                              ) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.path} is corrupt")
+        return {str(k): str(v) for k, v in data.items()}
+
+    def _write(self, data: dict[str, str]) -> None:
+        atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True).encode(), 0o600)
+
+    def get(self, key: str) -> str | None:
+        return self._read().get(key)
+
+    def set(self, key: str, value: str) -> None:
+        data = self._read()
+        data[key] = value
+        self._write(data)
+
+    def delete(self, key: str) -> bool:
+        data = self._read()
+        if key in data:
+            del data[key]
+            self._write(data)
+            return True
+        return False
+
+    def keys(self) -> list[str]:
+        return sorted(self._read())
+
+
+class KeyringSecretStore(SecretStore):
+    """System keyring; key names are indexed in the file store (keyring cannot list)."""
+
+    backend = "keyring"
+
+    def __init__(self, index: FileSecretStore) -> None:
+        import keyring
+
+        self._keyring = keyring
+        self.index = index
+
+    def get(self, key: str) -> str | None:
+        value: str | None = self._keyring.get_password(APP, key)
+        return value
+
+    def set(self, key: str, value: str) -> None:
+        self._keyring.set_password(APP, key, value)
+        self.index.set(key, "<keyring>")
+
+    def delete(self, key: str) -> bool:
+        import keyring.errors
+
+        self.index.delete(key)
+        try:
+            self._keyring.delete_password(APP, key)
+        except keyring.errors.PasswordDeleteError:
+            return False
+        return True
+
+    def keys(self) -> list[str]:
+        return self.index.keys()
+
+
+def _keyring_usable() -> bool:
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return False
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken keyring setup must not break parcelctl
+        return False
+    priority = getattr(backend, "priority", 0)
+    return not isinstance(backend, fail.Keyring) and priority >= 1
+
+
+def open_secret_store(paths: Paths, configured: Any = None) -> SecretStore:
+    choice = os.environ.get("PARCELCTL_SECRETS") or (str(configured) if configured else "")
+    if not choice:
+        choice = "file" if os.environ.get("PARCELCTL_HOME") else "auto"
+    file_store = FileSecretStore(paths.secrets_file)
+    if choice == "file":
+        return file_store
+    if choice in ("keyring", "auto") and _keyring_usable():
+        index = FileSecretStore(paths.config_dir / "secrets-index.json")
+        return KeyringSecretStore(index)
+    if choice == "keyring":
+        raise ConfigError("no usable system keyring was found",
+                          hint="unset PARCELCTL_SECRETS or set it to 'file'")
+    return file_store

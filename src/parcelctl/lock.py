@@ -1,0 +1,53 @@
+"""A cross-process lock so that two syncs never run at once (flock on a file in the home)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+
+from .errors import LockedError
+
+
+class SyncLock:
+    def __init__(self, path: Path, *, wait: bool = True, timeout: float = 600.0) -> None:
+        self.path = path
+        self.wait = wait
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not self.wait or time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.2)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            self._fd = fd
+            return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> SyncLock:
+        if not self.acquire():
+            raise LockedError("another sync is running",
+                              hint="wait for it to finish, or run without --no-wait to queue")
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()

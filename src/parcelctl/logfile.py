@@ -1,0 +1,32 @@
+"""The log file in the home: rotated, owner-only, redacted like every other output."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+
+def attach_log_file(path: Path, *, max_bytes: int = 1_000_000, backups: int = 3) -> None:
+    from .http import RedactingFilter
+
+    root = logging.getLogger("parcelctl")
+    if any(getattr(h, "_parcelctl_file", False) for h in root.handlers):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
+                                                   encoding="utf-8")
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    handler._parcelctl_file = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        # Console handlers keep their own level; the file wants INFO and above.
+        for h in root.handlers:
+            if not getattr(h, "_parcelctl_file", False) and h.level == logging.NOTSET:
+                h.setLevel(root.level)
+        root.setLevel(logging.INFO)

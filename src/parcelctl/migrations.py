@@ -1,0 +1,114 @@
+"""Numbered schema migrations, applied in order on every open (``PRAGMA user_version``).
+
+Append only: a released migration is never edited, a new one is added below it.
+"""
+
+from __future__ import annotations
+
+#: ``PRAGMA application_id`` marks the file as ours ("PCL1").
+APPLICATION_ID = 0x50434C31
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("initial schema", """
+CREATE TABLE parcels (
+    id INTEGER PRIMARY KEY,
+    carrier TEXT NOT NULL DEFAULT '',
+    number TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'waybill',          -- 'waybill' | 'order' (paid, not shipped)
+    status TEXT NOT NULL DEFAULT 'unknown',
+    raw_status TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    label TEXT NOT NULL DEFAULT '',
+    phone TEXT,
+    tracking_provider TEXT NOT NULL DEFAULT '',
+    pickup_code TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,                       -- last change, UTC ISO-8601
+    last_event_time TEXT,                           -- ISO-8601 with the event's own offset
+    last_event_utc TEXT,                            -- same instant in UTC, for comparisons
+    last_event_desc TEXT,
+    last_event_loc TEXT,
+    checked_at TEXT,
+    next_check_at TEXT,
+    archived INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    shop TEXT NOT NULL DEFAULT '',
+    quantity INTEGER,
+    price_cents INTEGER,
+    order_time TEXT,
+    promised_ship_at TEXT,
+    active INTEGER GENERATED ALWAYS AS
+        (archived = 0 AND status NOT IN ('delivered', 'cancelled')) STORED,
+    UNIQUE (carrier, number)
+);
+CREATE INDEX parcels_active_updated ON parcels (active, updated_at DESC);
+CREATE INDEX parcels_updated ON parcels (updated_at DESC);
+CREATE INDEX parcels_number ON parcels (number);
+CREATE INDEX parcels_status ON parcels (status, updated_at DESC);
+CREATE INDEX parcels_due ON parcels (next_check_at) WHERE active = 1 AND kind = 'waybill';
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    parcel_id INTEGER NOT NULL REFERENCES parcels(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    time_utc TEXT NOT NULL,
+    time TEXT NOT NULL,                             -- ISO-8601 with the original offset
+    description TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    status TEXT,
+    raw_code TEXT NOT NULL DEFAULT '',
+    UNIQUE (parcel_id, key)
+);
+CREATE INDEX events_parcel_time ON events (parcel_id, time_utc DESC);
+
+CREATE TABLE sources (
+    parcel_id INTEGER NOT NULL REFERENCES parcels(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',
+    order_id TEXT NOT NULL DEFAULT '',
+    UNIQUE (parcel_id, provider, account, order_id)
+);
+CREATE INDEX sources_account ON sources (provider, account, order_id);
+
+CREATE TABLE accounts (
+    provider TEXT NOT NULL,
+    account TEXT NOT NULL,
+    linked_at TEXT NOT NULL,
+    access_expires_at TEXT,
+    refresh_expires_at TEXT,
+    last_sync_at TEXT,
+    sync_since TEXT,                                -- incremental sync watermark
+    health TEXT NOT NULL DEFAULT 'ok',
+    last_error TEXT,
+    PRIMARY KEY (provider, account)
+);
+
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    exit_code INTEGER,
+    summary TEXT                                    -- JSON, no secrets
+);
+"""),
+    ("notifications", """
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    parcel_id INTEGER NOT NULL REFERENCES parcels(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                             -- a status, or 'overdue' / 'stale'
+    dedupe_key TEXT NOT NULL,
+    payload TEXT NOT NULL,                          -- JSON
+    created_at TEXT NOT NULL,
+    UNIQUE (parcel_id, dedupe_key)
+);
+CREATE TABLE deliveries (
+    notification_id INTEGER NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
+    channel TEXT NOT NULL,
+    delivered_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (notification_id, channel)
+);
+CREATE INDEX deliveries_pending ON deliveries (delivered_at) WHERE delivered_at IS NULL;
+"""),
+]

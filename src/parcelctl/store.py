@@ -1,0 +1,416 @@
+"""SQLite access. One file, WAL, busy timeout, migrations on open, one transaction per unit.
+
+The store never holds secrets: tokens and keys live in the secret store (config.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+from .migrations import APPLICATION_ID, MIGRATIONS
+from .models import FINAL_STATUSES, Order, Status, TrackingEvent, TrackResult, Waybill
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def now_iso() -> str:
+    return iso(datetime.now(timezone.utc))
+
+
+@dataclass(slots=True)
+class Change:
+    """What one update did to a parcel (drives notifications and watch highlights)."""
+
+    parcel_id: int
+    number: str
+    carrier: str
+    old_status: str
+    new_status: str
+    new_events: int
+    pickup_code: str | None = None
+    description: str = ""
+
+    @property
+    def status_changed(self) -> bool:
+        return self.old_status != self.new_status
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._check_file()
+        try:
+            if readonly:
+                uri = f"file:{path}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                          isolation_level=None, check_same_thread=False)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                          isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                _chmod600(path)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path} is not a usable parcelctl database ({exc})",
+                hint="move the file away (it was left unchanged) and run again",
+            ) from None
+
+    def _check_file(self) -> None:
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(16)
+        except FileNotFoundError:
+            if self.readonly:
+                raise StoreError("no parcels yet",
+                                 hint="add one with 'parcelctl add NUMBER'") from None
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path}: {exc.strerror}") from None
+        if head and head != SQLITE_MAGIC:
+            raise StoreError(
+                f"{self.path} is not a parcelctl database (not SQLite)",
+                hint="move the file away (it was left unchanged) and run again",
+            )
+
+    def _migrate(self) -> None:
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+        if app_id != APPLICATION_ID and (tables or app_id):
+            raise StoreError(
+                f"{self.path} is a SQLite database of another program",
+                hint="move the file away (it was left unchanged) and run again",
+            )
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} was written by a newer parcelctl",
+                             hint="upgrade parcelctl")
+        if version == len(MIGRATIONS):
+            return
+        if self.readonly:
+            raise StoreError("the database needs an upgrade",
+                             hint="run any command that writes, e.g. 'parcelctl sync'")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # re-check locked
+            for number, (_name, sql) in enumerate(MIGRATIONS, start=1):
+                if number <= version:
+                    continue
+                for statement in sql.split(";\n"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: a crash or error inside leaves the previous state intact."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- parcels ----------------------------------------------------------------------------
+    def find(self, number: str, carrier: str = "") -> sqlite3.Row | None:
+        """Exact (carrier, number); an unknown carrier on either side matches by number."""
+        if carrier:
+            row = self.db.execute("SELECT * FROM parcels WHERE carrier=? AND number=?",
+                                  (carrier, number)).fetchone()
+            if row is not None:
+                return row
+            row = self.db.execute("SELECT * FROM parcels WHERE carrier='' AND number=?",
+                                  (number,)).fetchone()
+            return row  # type: ignore[no-any-return]
+        rows = self.db.execute("SELECT * FROM parcels WHERE number=? ORDER BY id",
+                               (number,)).fetchall()
+        return rows[0] if len(rows) >= 1 else None
+
+    def find_all(self, number: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM parcels WHERE number=? ORDER BY id",
+                               (number,)).fetchall()
+
+    def add_parcel(self, number: str, carrier: str, *, tracking_provider: str,
+                   label: str = "", phone: str | None = None, title: str = "",
+                   kind: str = "waybill", status: Status = Status.UNKNOWN,
+                   source: tuple[str, str, str] | None = None) -> tuple[int, bool]:
+        """Insert or merge. Returns (parcel id, created). Call inside a transaction."""
+        now = now_iso()
+        existing = self.find(number, carrier)
+        if existing is not None:
+            pid = int(existing["id"])
+            updates: dict[str, Any] = {}
+            if carrier and not existing["carrier"]:
+                updates["carrier"] = carrier
+            if label:
+                updates["label"] = label
+            if phone:
+                updates["phone"] = phone
+            if title and not existing["title"]:
+                updates["title"] = title
+            if existing["archived"] and source is None:
+                updates["archived"] = 0
+            if updates:
+                self._update(pid, updates)
+            created = False
+        else:
+            cur = self.db.execute(
+                "INSERT INTO parcels (carrier, number, kind, status, title, label, phone,"
+                " tracking_provider, created_at, updated_at, next_check_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (carrier, number, kind, status.value, title, label, phone, tracking_provider,
+                 now, now, now))
+            pid = int(cur.lastrowid or 0)
+            created = True
+        if source is not None:
+            self.db.execute(
+                "INSERT OR IGNORE INTO sources (parcel_id, provider, account, order_id)"
+                " VALUES (?,?,?,?)", (pid, *source))
+        return pid, created
+
+    def _update(self, pid: int, values: dict[str, Any]) -> None:
+        columns = ", ".join(f"{name} = ?" for name in values)
+        self.db.execute(f"UPDATE parcels SET {columns} WHERE id = ?",  # noqa: S608 - fixed names
+                        (*values.values(), pid))
+
+    def get(self, pid: int) -> sqlite3.Row:
+        row = self.db.execute("SELECT * FROM parcels WHERE id=?", (pid,)).fetchone()
+        if row is None:
+            raise StoreError(f"parcel {pid} vanished")
+        return row  # type: ignore[no-any-return]
+
+    def events(self, pid: int) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT * FROM events WHERE parcel_id=? ORDER BY time_utc DESC, id DESC", (pid,)
+        ).fetchall()
+
+    def sources(self, pid: int) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT provider, account, order_id FROM sources WHERE parcel_id=? ORDER BY rowid",
+            (pid,)).fetchall()
+
+    def apply_result(self, pid: int, result: TrackResult, *, next_check_at: datetime | None,
+                     checked_at: datetime) -> Change:
+        """Merge one tracking answer: new events only, status, last event, pickup code."""
+        row = self.get(pid)
+        inserted = self.add_events(pid, result.events)
+        values: dict[str, Any] = {"checked_at": iso(checked_at),
+                                  "next_check_at": iso(next_check_at) if next_check_at else None,
+                                  "last_error": result.error}
+        old_status = str(row["status"])
+        new_status = old_status
+        if result.error is None and not (result.no_info and old_status != Status.UNKNOWN):
+            new_status = result.status.value
+        changed = inserted > 0 or new_status != old_status
+        if new_status != old_status:
+            values["status"] = new_status
+            values["raw_status"] = result.raw_status
+        if result.carrier and not row["carrier"] and self.db.execute(
+                "SELECT 1 FROM parcels WHERE carrier=? AND number=?",
+                (result.carrier, row["number"])).fetchone() is None:
+            values["carrier"] = result.carrier  # the provider detected it: remember
+        if result.pickup_code and result.pickup_code != row["pickup_code"]:
+            values["pickup_code"] = result.pickup_code
+            changed = True
+        newest = max(result.events, key=lambda e: e.time, default=None)
+        if inserted and newest is not None:
+            values.update(last_event_time=newest.time.isoformat(),
+                          last_event_utc=iso(newest.time),
+                          last_event_desc=newest.description, last_event_loc=newest.location)
+        if changed:
+            values["updated_at"] = now_iso()
+        self._update(pid, values)
+        return Change(pid, str(row["number"]), str(values.get("carrier", row["carrier"])),
+                      old_status, new_status, inserted,
+                      pickup_code=values.get("pickup_code", row["pickup_code"]),
+                      description=newest.description if newest and inserted else "")
+
+    def add_events(self, pid: int, events: Iterable[TrackingEvent]) -> int:
+        before = self.db.total_changes
+        self.db.executemany(
+            "INSERT OR IGNORE INTO events (parcel_id, key, time_utc, time, description,"
+            " location, status, raw_code) VALUES (?,?,?,?,?,?,?,?)",
+            [(pid, e.key, iso(e.time), e.time.isoformat(), e.description, e.location,
+              e.status.value if e.status else None, e.raw_code) for e in events])
+        return self.db.total_changes - before
+
+    def set_error(self, pid: int, message: str, next_check_at: datetime | None) -> None:
+        self._update(pid, {"last_error": message,
+                           "next_check_at": iso(next_check_at) if next_check_at else None})
+
+    def due(self, now: datetime, *, force: bool = False,
+            providers: Iterable[str] | None = None) -> list[sqlite3.Row]:
+        """Active waybills whose next check has come (``force``: every active waybill)."""
+        sql = ("SELECT * FROM parcels WHERE active = 1 AND kind = 'waybill'"
+               " AND status NOT IN ('returned')")
+        args: list[Any] = []
+        if not force:
+            sql += " AND (next_check_at IS NULL OR next_check_at <= ?)"
+            args.append(iso(now))
+        if providers is not None:
+            names = list(providers)
+            sql += f" AND tracking_provider IN ({','.join('?' * len(names))})"
+            args.extend(names)
+        return self.db.execute(sql + " ORDER BY next_check_at", args).fetchall()
+
+    def next_due(self) -> str | None:
+        row = self.db.execute(
+            "SELECT min(next_check_at) FROM parcels WHERE active = 1 AND kind = 'waybill'"
+            " AND status != 'returned'").fetchone()
+        return row[0] if row else None
+
+    def archive(self, pid: int, archived: bool = True) -> None:
+        self._update(pid, {"archived": int(archived), "updated_at": now_iso()})
+
+    def delete(self, pid: int) -> None:
+        self.db.execute("DELETE FROM parcels WHERE id=?", (pid,))
+
+    # -- orders -----------------------------------------------------------------------------
+    def upsert_order(self, order: Order, tracking_provider: str) -> list[Change]:
+        """One platform order -> its waybill parcels, or one 'order' placeholder parcel."""
+        source = (order.provider, order.account, order.order_id)
+        placeholder_number = f"{order.provider.upper()}-{order.order_id}"
+        common = {"shop": order.shop, "quantity": order.quantity,
+                  "price_cents": order.price_cents,
+                  "order_time": iso(order.created_at) if order.created_at else None,
+                  "promised_ship_at": iso(order.promised_ship_at)
+                  if order.promised_ship_at else None}
+        changes: list[Change] = []
+        if order.waybills:
+            # Shipped: the placeholder (if any) gives way to the real waybills.
+            self.db.execute("DELETE FROM parcels WHERE kind='order' AND carrier='' AND number=?",
+                            (placeholder_number,))
+            for waybill in order.waybills:
+                changes.append(self._order_waybill(order, waybill, tracking_provider,
+                                                   source, common))
+            return changes
+        pid, created = self.add_parcel(placeholder_number, "", kind="order",
+                                       tracking_provider="", title=order.title,
+                                       status=order.status, source=source)
+        row = self.get(pid)
+        values = dict(common)
+        if row["status"] != order.status.value:
+            values.update(status=order.status.value, raw_status=order.raw_status,
+                          updated_at=now_iso())
+        if created and order.updated_at:
+            values["updated_at"] = iso(order.updated_at)
+        values["next_check_at"] = None
+        self._update(pid, values)
+        changes.append(Change(pid, placeholder_number, "", "" if created else str(row["status"]),
+                              order.status.value, 0))
+        return changes
+
+    def _order_waybill(self, order: Order, waybill: Waybill, tracking_provider: str,
+                       source: tuple[str, str, str], common: dict[str, Any]) -> Change:
+        pid, created = self.add_parcel(waybill.number, waybill.carrier,
+                                       tracking_provider=tracking_provider, title=order.title,
+                                       status=Status.INFO_RECEIVED, source=source)
+        row = self.get(pid)
+        values = {k: v for k, v in common.items() if v is not None}
+        trace = order.traces.get(waybill.number)
+        if trace and self.add_events(pid, trace):
+            newest = max(trace, key=lambda e: e.time)
+            values.update(last_event_time=newest.time.isoformat(), last_event_utc=iso(newest.time),
+                          last_event_desc=newest.description, last_event_loc=newest.location,
+                          updated_at=now_iso())
+            if newest.status is not None:
+                values["status"] = newest.status.value
+        if created and order.updated_at:
+            values["updated_at"] = iso(order.updated_at)
+        # The platform's own final word (signed/closed) when no tracking says otherwise.
+        if order.status in FINAL_STATUSES and row["status"] in ("unknown", "info_received"):
+            values.update(status=order.status.value, updated_at=now_iso())
+        self._update(pid, values)
+        return Change(pid, waybill.number, waybill.carrier, "" if created else str(row["status"]),
+                      str(values.get("status", row["status"])), 0)
+
+    # -- accounts ---------------------------------------------------------------------------
+    def upsert_account(self, provider: str, account: str, **values: Any) -> None:
+        self.db.execute(
+            "INSERT INTO accounts (provider, account, linked_at) VALUES (?,?,?)"
+            " ON CONFLICT (provider, account) DO NOTHING", (provider, account, now_iso()))
+        if values:
+            columns = ", ".join(f"{k} = ?" for k in values)
+            self.db.execute(
+                f"UPDATE accounts SET {columns} WHERE provider=? AND account=?",  # noqa: S608
+                (*values.values(), provider, account))
+
+    def accounts(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM accounts ORDER BY provider, account").fetchall()
+
+    def account(self, provider: str, account: str) -> sqlite3.Row | None:
+        return self.db.execute(  # type: ignore[no-any-return]
+            "SELECT * FROM accounts WHERE provider=? AND account=?",
+            (provider, account)).fetchone()
+
+    def unlink_account(self, provider: str, account: str, *, purge: bool) -> int:
+        """Drop the account and its sources; with ``purge`` also parcels left sourceless."""
+        pids = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT parcel_id FROM sources WHERE provider=? AND account=?",
+            (provider, account))]
+        self.db.execute("DELETE FROM sources WHERE provider=? AND account=?", (provider, account))
+        self.db.execute("DELETE FROM accounts WHERE provider=? AND account=?",
+                        (provider, account))
+        removed = 0
+        for pid in pids:
+            left = self.db.execute("SELECT count(*) FROM sources WHERE parcel_id=?",
+                                   (pid,)).fetchone()[0]
+            row = self.db.execute("SELECT kind FROM parcels WHERE id=?", (pid,)).fetchone()
+            # An unshipped-order placeholder means nothing without its account.
+            if not left and (purge or (row is not None and row["kind"] == "order")):
+                self.delete(pid)
+                removed += 1
+        return removed
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(self) -> int:
+        cur = self.db.execute("INSERT INTO sync_runs (started_at) VALUES (?)", (now_iso(),))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, exit_code: int, summary: dict[str, Any]) -> None:
+        self.db.execute("UPDATE sync_runs SET finished_at=?, exit_code=?, summary=? WHERE id=?",
+                        (now_iso(), exit_code, json.dumps(summary, ensure_ascii=False), run_id))
+
+
+def _chmod600(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            candidate.chmod(0o600)
+        except OSError:
+            pass

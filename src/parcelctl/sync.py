@@ -1,0 +1,250 @@
+"""Orchestration: accounts -> orders -> waybills -> tracking -> store.
+
+Network waits overlap (asyncio): every linked account and every tracking provider runs
+concurrently, and inside a provider its batches run concurrently, bounded by the provider's
+own rate limiter and concurrency. Writes are not concurrent: each account's import and each
+tracking provider's results are applied in ONE transaction, so a crash or failure leaves that
+unit exactly as it was before (all-or-nothing), and the others are still saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .config import Config
+from .errors import AuthorizationNeeded, ExitCode, ParcelctlError, PhoneRequired
+from .models import TrackRequest, TrackResult, utcnow
+from .policy import Policy
+from .providers.base import AccountSession
+from .services import (
+    as_platform,
+    as_tracking,
+    load_tokens,
+    make_provider,
+    save_tokens,
+    tracking_provider_name,
+)
+from .store import Change, Store, iso
+
+log = logging.getLogger("parcelctl.sync")
+
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+
+@dataclass(slots=True)
+class UnitResult:
+    """One account or one tracking provider in a sync run."""
+
+    name: str
+    kind: str  # "account" | "tracking"
+    ok: bool = True
+    requests: int = 0
+    items: int = 0
+    changed: int = 0
+    error: str | None = None
+    exit_code: int = 0
+    item_errors: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "ok": self.ok, "requests": self.requests,
+                "items": self.items, "changed": self.changed, "error": self.error,
+                "item_errors": self.item_errors}
+
+
+@dataclass(slots=True)
+class SyncSummary:
+    units: list[UnitResult] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def exit_code(self) -> int:
+        failed = [u for u in self.units if not u.ok]
+        if any(u.exit_code == ExitCode.AUTH_NEEDED for u in failed):
+            return int(ExitCode.AUTH_NEEDED)
+        if failed:
+            # "Partial" only when something else was saved; a total failure is an error.
+            return int(ExitCode.PARTIAL if len(failed) < len(self.units) else ExitCode.ERROR)
+        return int(ExitCode.OK)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at) if self.finished_at else None,
+            "exit_code": self.exit_code,
+            "providers": [u.to_json() for u in self.units],
+            "changes": [
+                {"tracking_number": c.number, "carrier": c.carrier, "old_status": c.old_status,
+                 "status": c.new_status, "new_events": c.new_events,
+                 "pickup_code": c.pickup_code}
+                for c in self.changes if c.status_changed or c.new_events],
+        }
+
+
+class Syncer:
+    def __init__(self, config: Config, store: Store, *, policy: Policy | None = None,
+                 clock: Callable[[], datetime] = utcnow, progress: Progress | None = None
+                 ) -> None:
+        self.config = config
+        self.store = store
+        self.policy = policy or Policy.from_config(config.get("polling"))
+        self.clock = clock
+        self.progress = progress
+
+    async def run(self, *, providers: Sequence[str] | None = None, force: bool = False,
+                  only_ids: set[int] | None = None) -> SyncSummary:
+        """``only_ids``: track just these parcels (``add``), no account import."""
+        summary = SyncSummary(started_at=self.clock())
+        accounts = [a for a in self.store.accounts()
+                    if (providers is None or a["provider"] in providers) and only_ids is None]
+        account_units = await asyncio.gather(
+            *(self._sync_account(str(a["provider"]), str(a["account"]), a["sync_since"],
+                                 summary) for a in accounts))
+        summary.units.extend(account_units)
+        due = self.store.due(self.clock(), force=force)
+        if only_ids is not None:
+            due = [row for row in due if int(row["id"]) in only_ids]
+        groups: dict[str, list[Any]] = defaultdict(list)
+        default_tracker: str | None = None
+        for row in due:
+            name = str(row["tracking_provider"])
+            if not name:
+                default_tracker = default_tracker or tracking_provider_name(self.config)
+                name = default_tracker
+            if providers is None or name in providers:
+                groups[name].append(row)
+        tracking_units = await asyncio.gather(
+            *(self._track(name, rows, summary) for name, rows in sorted(groups.items())))
+        summary.units.extend(tracking_units)
+        summary.finished_at = self.clock()
+        return summary
+
+    # -- accounts ---------------------------------------------------------------------------
+    async def _sync_account(self, provider_name: str, account: str, since: str | None,
+                            summary: SyncSummary) -> UnitResult:
+        unit = UnitResult(f"{provider_name}:{account}", "account")
+        started = self.clock()
+        http = None
+        try:
+            tokens = load_tokens(self.config, provider_name, account)
+            provider, http = make_provider(self.config, provider_name)
+            platform = as_platform(provider)
+            if tokens is None:
+                raise platform.reauthorize("no stored authorization for this account")
+
+            def persist(new_tokens: Any) -> None:
+                save_tokens(self.config, provider_name, account, new_tokens)
+
+            session = AccountSession(provider_name, account, tokens, persist,
+                                     since=datetime.fromisoformat(since) if since else None)
+            orders = await platform.list_orders(session)
+            tracker = tracking_provider_name(self.config)
+            with self.store.transaction():
+                for order in orders:
+                    for change in self.store.upsert_order(order, tracker):
+                        if change.status_changed:
+                            summary.changes.append(change)
+                            unit.changed += 1
+                self.store.upsert_account(
+                    provider_name, account, last_sync_at=iso(self.clock()),
+                    sync_since=iso(started - timedelta(minutes=5)), health="ok",
+                    last_error=None,
+                    access_expires_at=_iso_or_none(session.tokens.access_expires_at),
+                    refresh_expires_at=_iso_or_none(session.tokens.refresh_expires_at))
+            unit.items = len(orders)
+        except ParcelctlError as exc:
+            self._fail(unit, exc)
+            health = "reauth" if isinstance(exc, AuthorizationNeeded) else "error"
+            with self.store.transaction():
+                self.store.upsert_account(provider_name, account, health=health,
+                                          last_error=str(exc))
+        finally:
+            if http is not None:
+                unit.requests = http.requests_sent
+                await http.aclose()
+        return unit
+
+    # -- tracking ---------------------------------------------------------------------------
+    async def _track(self, name: str, rows: list[Any], summary: SyncSummary) -> UnitResult:
+        unit = UnitResult(name, "tracking", items=len(rows))
+        http = None
+        try:
+            provider, http = make_provider(self.config, name)
+            tracker = as_tracking(provider)
+            min_minutes = int(tracker.settings.get("min_interval_minutes")
+                              or tracker.min_interval_minutes)
+            ready: list[tuple[Any, TrackRequest]] = []
+            refused: dict[int, str] = {}
+            for row in rows:
+                request = TrackRequest(str(row["number"]), str(row["carrier"]),
+                                       row["phone"] or None)
+                try:
+                    tracker.check_request(request)  # e.g. phone missing: no request at all
+                except PhoneRequired as exc:
+                    refused[int(row["id"])] = exc.render()
+                    continue
+                ready.append((row, request))
+            size = max(1, tracker.batch_size)
+            batches = [ready[i:i + size] for i in range(0, len(ready), size)]
+            done = 0
+
+            async def one(batch: list[tuple[Any, TrackRequest]]) -> list[TrackResult]:
+                nonlocal done
+                results = await tracker.track([req for _, req in batch])
+                done += len(batch)
+                if self.progress:
+                    self.progress(name, done, len(ready))
+                return results
+
+            answers = await asyncio.gather(*(one(b) for b in batches))
+            now = self.clock()
+            with self.store.transaction():
+                for batch, results in zip(batches, answers, strict=True):
+                    by_number = {r.number: r for r in results}
+                    for row, request in batch:
+                        result = by_number.get(request.number)
+                        if result is None:
+                            continue
+                        self._apply(row, result, now, min_minutes, unit, summary)
+                for pid, message in refused.items():
+                    unit.item_errors[str(self.store.get(pid)["number"])] = message
+                    self.store.set_error(pid, message, None)
+        except ParcelctlError as exc:
+            self._fail(unit, exc)
+        finally:
+            if http is not None:
+                unit.requests = http.requests_sent
+                await http.aclose()
+        return unit
+
+    def _apply(self, row: Any, result: TrackResult, now: datetime, min_minutes: int,
+               unit: UnitResult, summary: SyncSummary) -> None:
+        last_event = max((e.time for e in result.events), default=None)
+        status = result.status.value if result.error is None else str(row["status"])
+        next_at = self.policy.next_check(status, now, provider_min_minutes=min_minutes,
+                                         last_event=last_event)
+        change = self.store.apply_result(int(row["id"]), result, next_check_at=next_at,
+                                         checked_at=now)
+        if result.error:
+            unit.item_errors[str(row["number"])] = result.error
+        if change.status_changed or change.new_events:
+            unit.changed += 1
+            summary.changes.append(change)
+
+    @staticmethod
+    def _fail(unit: UnitResult, exc: ParcelctlError) -> None:
+        unit.ok = False
+        unit.error = str(exc)
+        unit.exit_code = int(exc.exit_code)
+        log.warning("%s failed: %s", unit.name, exc)
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return iso(value) if value else None

@@ -1,0 +1,169 @@
+"""Read-side queries and the stable JSON shape of a parcel.
+
+Imported by ``list`` and ``show``: stdlib + store only, so those commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .models import Status
+
+# Sources of a page of parcels in one query instead of one per row.
+_SOURCES_SQL = ("SELECT parcel_id, provider, account, order_id FROM sources"
+                " WHERE parcel_id IN ({}) ORDER BY rowid")
+
+ATTENTION_SQL = """(
+    (kind = 'order' AND status = 'awaiting_shipment' AND promised_ship_at IS NOT NULL
+        AND promised_ship_at < :now)
+    OR (kind = 'waybill' AND status IN ('exception', 'ready_for_pickup'))
+    OR (kind = 'waybill' AND status NOT IN ('delivered', 'returned', 'cancelled')
+        AND last_event_utc IS NOT NULL AND last_event_utc < :stale)
+    OR (last_error IS NOT NULL)
+)"""
+
+
+def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention: bool = False,
+                 include_all: bool = False, limit: int | None = 50, stale_days: float = 7.0,
+                 now: datetime | None = None) -> tuple[list[sqlite3.Row], int]:
+    """One page, newest change first, and the number of rows that matched in total."""
+    now = now or datetime.now(timezone.utc)
+    where: list[str] = []
+    args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
+    if not include_all:
+        where.append("active = 1")
+    if status:
+        where.append("status = :status")
+        args["status"] = status
+    if attention:
+        where.append(ATTENTION_SQL)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    total = db.execute(f"SELECT count(*) FROM parcels{clause}", args).fetchone()[0]  # noqa: S608
+    sql = f"SELECT * FROM parcels{clause} ORDER BY updated_at DESC, id DESC"  # noqa: S608
+    if limit is not None:
+        sql += " LIMIT :limit"
+        args["limit"] = limit
+    return db.execute(sql, args).fetchall(), int(total)
+
+
+def sources_for(db: sqlite3.Connection, ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    found: dict[int, list[dict[str, str]]] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[start:start + 900]
+        for row in db.execute(_SOURCES_SQL.format(",".join("?" * len(chunk))), chunk):
+            found.setdefault(row[0], []).append(
+                {"provider": row[1], "account": row[2], "order_id": row[3]})
+    return found
+
+
+def status_label(status: str, lang: str = "zh") -> str:
+    try:
+        value = Status(status)
+    except ValueError:
+        return status
+    return value.label_zh if lang == "zh" else value.label_en
+
+
+def parcel_json(row: sqlite3.Row, sources: list[dict[str, str]], lang: str = "zh"
+                ) -> dict[str, Any]:
+    last_event = None
+    if row["last_event_time"]:
+        last_event = {"time": row["last_event_time"], "description": row["last_event_desc"],
+                      "location": row["last_event_loc"] or ""}
+    data: dict[str, Any] = {
+        "tracking_number": row["number"] if row["kind"] == "waybill" else None,
+        "carrier": row["carrier"] or None,
+        "status": row["status"],
+        "status_label": status_label(row["status"], lang),
+        "title": row["title"] or row["label"] or "",
+        "label": row["label"] or None,
+        "kind": row["kind"],
+        "sources": sources,
+        "last_event": last_event,
+        "updated_at": row["updated_at"],
+        "pickup_code": row["pickup_code"],
+        "archived": bool(row["archived"]),
+        "tracking_provider": row["tracking_provider"] or None,
+        "next_check_at": row["next_check_at"],
+        "last_error": row["last_error"],
+    }
+    if row["kind"] == "order" or row["shop"]:
+        data["order"] = {
+            "id": sources[0]["order_id"] if sources else None,
+            "shop": row["shop"] or None,
+            "quantity": row["quantity"],
+            "price_cents": row["price_cents"],
+            "order_time": row["order_time"],
+            "promised_ship_at": row["promised_ship_at"],
+            "reference": row["number"] if row["kind"] == "order" else None,
+        }
+    return data
+
+
+def iter_json(db: sqlite3.Connection, rows: list[sqlite3.Row], lang: str = "zh"
+              ) -> Iterator[dict[str, Any]]:
+    sources = sources_for(db, [int(r["id"]) for r in rows])
+    for row in rows:
+        yield parcel_json(row, sources.get(int(row["id"]), []), lang)
+
+
+def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
+                    attention: bool, lang: str = "zh", stale_days: float = 7.0) -> int:
+    """``list --all --json`` for any size: rows streamed in pages, never all in memory."""
+    now = datetime.now(timezone.utc)
+    where = []
+    args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
+    if status:
+        where.append("p.status = :status")
+        args["status"] = status
+    if attention:
+        where.append(ATTENTION_SQL)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    # Sources aggregated by SQLite itself: one pass, no per-row query.
+    sql = ("SELECT p.*, (SELECT json_group_array(json_object('provider', s.provider,"
+           " 'account', s.account, 'order_id', s.order_id)) FROM sources s"
+           f" WHERE s.parcel_id = p.id) AS src FROM parcels p{clause}"
+           " ORDER BY p.updated_at DESC, p.id DESC")
+    write("[")
+    count = 0
+    cursor = db.execute(sql, args)
+    while True:
+        batch = cursor.fetchmany(2000)
+        if not batch:
+            break
+        parts = []
+        for row in batch:
+            parts.append(json.dumps(parcel_json(row, json.loads(row["src"] or "[]"), lang),
+                                    ensure_ascii=False))
+        write(("," if count else "") + "\n" + ",\n".join(parts))
+        count += len(batch)
+    write("\n]\n")
+    return count
+
+
+def find_parcel(db: sqlite3.Connection, ref: str) -> list[sqlite3.Row]:
+    """By number (normalized), by order reference, or by order id."""
+    from .models import normalize_number
+
+    number = normalize_number(ref)
+    rows = db.execute("SELECT * FROM parcels WHERE number = ? ORDER BY id", (number,)).fetchall()
+    if rows:
+        return rows
+    return db.execute(
+        "SELECT p.* FROM parcels p JOIN sources s ON s.parcel_id = p.id WHERE s.order_id = ?"
+        " ORDER BY p.id", (ref.strip(),)).fetchall()
+
+
+def events_json(db: sqlite3.Connection, pid: int) -> list[dict[str, Any]]:
+    return [{"time": r["time"], "description": r["description"], "location": r["location"],
+             "status": r["status"], "code": r["raw_code"] or None}
+            for r in db.execute("SELECT * FROM events WHERE parcel_id = ?"
+                                " ORDER BY time_utc DESC, id DESC", (pid,))]
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
