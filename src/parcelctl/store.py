@@ -48,6 +48,14 @@ class Change:
         return self.old_status != self.new_status
 
 
+#: Short prefixes for unshipped-order references shown where a waybill number would be.
+ORDER_PREFIX = {"kuaishou": "KS", "taobao": "TB", "douyin": "DY", "jd": "JD", "pinduoduo": "PDD"}
+
+
+def order_reference(provider: str, order_id: str) -> str:
+    return f"{ORDER_PREFIX.get(provider, provider.upper())}-{order_id}"
+
+
 class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
@@ -305,7 +313,7 @@ class Store:
     def upsert_order(self, order: Order, tracking_provider: str) -> list[Change]:
         """One platform order -> its waybill parcels, or one 'order' placeholder parcel."""
         source = (order.provider, order.account, order.order_id)
-        placeholder_number = f"{order.provider.upper()}-{order.order_id}"
+        placeholder_number = order_reference(order.provider, order.order_id)
         common = {"shop": order.shop, "quantity": order.quantity,
                   "price_cents": order.price_cents,
                   "order_time": iso(order.created_at) if order.created_at else None,

@@ -226,6 +226,8 @@ class Syncer:
 
     def _apply(self, row: Any, result: TrackResult, now: datetime, min_minutes: int,
                unit: UnitResult, summary: SyncSummary) -> None:
+        if result.pickup_code is None and result.status.value == "ready_for_pickup":
+            result.pickup_code = _pickup_code(result)
         last_event = max((e.time for e in result.events), default=None)
         status = result.status.value if result.error is None else str(row["status"])
         next_at = self.policy.next_check(status, now, provider_min_minutes=min_minutes,
@@ -244,6 +246,17 @@ class Syncer:
         unit.error = str(exc)
         unit.exit_code = int(exc.exit_code)
         log.warning("%s failed: %s", unit.name, exc)
+
+
+def _pickup_code(result: TrackResult) -> str | None:
+    """Providers rarely return the 取件码 as a field; the newest event text often has it."""
+    from .pickup import extract_pickup_codes
+
+    for event in sorted(result.events, key=lambda e: e.time, reverse=True)[:3]:
+        codes = extract_pickup_codes(event.description)
+        if codes:
+            return codes[0]
+    return None
 
 
 def _iso_or_none(value: datetime | None) -> str | None:

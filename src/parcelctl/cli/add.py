@@ -80,7 +80,7 @@ def _report(store: object, ids: set[int], json_out: bool, summary: object) -> No
     if json_out:
         print_json(list(views.iter_json(db, rows, lang)))
     else:
-        console().print(parcel_table(rows, lang=lang, carrier_label=carriers.carrier_label))
+        console().print(parcel_table(rows, lang=lang))
     for unit in getattr(summary, "units", []):
         if not unit.ok:
             error(unit.error or "failed")

@@ -106,5 +106,4 @@ def _link_demo_shop(base_url: str) -> None:
         response = httpx.get(url, follow_redirects=False, timeout=10)
         return response.headers.get("location", "")
 
-    link_account("kuaishou", account="demo-shop", consent=True, open_browser=False,
-                 paste=True, read_line=None, browser=browser)
+    link_account("kuaishou", account="demo-shop", open_browser=False, visit=browser)

@@ -55,6 +55,6 @@ def main(
             return
         from .. import carriers
 
-        console().print(parcel_table(rows, lang=lang, carrier_label=carriers.carrier_label))
+        console().print(parcel_table(rows, lang=lang))
         if total > len(rows):
             info(f"{total - len(rows)} more — use --limit N or --all", style="dim")

@@ -104,39 +104,77 @@ def clip(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any, highlight: set[int] | None = None,
-                 title: str | None = None) -> Table:
+def carrier_short(code: str, lang: str) -> str:
+    from ..carriers import CARRIER_NAMES
+
+    names = CARRIER_NAMES.get(code)
+    if names is None:
+        return code
+    return names[0] if lang == "zh" else names[1]
+
+
+def _status_cell(row: Any, lang: str, status_label: Any) -> str:
+    label = str(status_label(str(row["status"]), lang))
+    if row["pickup_code"] and row["status"] == "ready_for_pickup":
+        label = f"{label} {row['pickup_code']}"
+    return label
+
+
+def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
+                 highlight: set[int] | None = None, title: str | None = None,
+                 width: int | None = None) -> Table:
+    """The parcel list. Widths are computed here, not left to Rich: carrier, number, status
+    and age never shrink; item and last-event text share what is left (item goes first)."""
+    from rich import box
+    from rich.cells import cell_len
+
     from ..views import status_label
 
-    table = Table(title=title, expand=False, show_lines=False, header_style="bold")
-    table.add_column("Carrier", no_wrap=True)
-    table.add_column("Number", no_wrap=True)
-    table.add_column("Item", max_width=28, overflow="ellipsis", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Last event", max_width=48, overflow="ellipsis", no_wrap=True)
-    table.add_column("Age", no_wrap=True, justify="right")
-    for row in rows:
+    carriers = [_carrier_cell(r, lang) for r in rows]
+    labels = [_status_cell(r, lang, status_label) for r in rows]
+    ages = [age(r["last_event_utc"] or r["updated_at"]).removesuffix(" ago") for r in rows]
+    fixed = {
+        "Carrier": min(8, max([cell_len(c) for c in carriers] + [7])),
+        "Number": max([len(str(r["number"])) for r in rows] + [6]),
+        "Status": max([cell_len(label) for label in labels] + [6]),
+        "Age": max([len(a) for a in ages] + [3]),
+    }
+    total = width or console().width
+    spare = total - sum(fixed.values()) - 2 * 6  # padding between columns
+    item_width = min(28, max(0, spare * 2 // 5))
+    show_item = item_width >= 6
+    event_width = max(8, spare - (item_width + 2 if show_item else 0))
+    event_width = min(event_width, 60)
+    table = Table(title=title, expand=False, show_lines=False, header_style="bold",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    table.add_column("Carrier", no_wrap=True, width=fixed["Carrier"], overflow="ellipsis")
+    table.add_column("Number", no_wrap=True, width=fixed["Number"])
+    if show_item:
+        table.add_column("Item", width=item_width, overflow="ellipsis", no_wrap=True)
+    table.add_column("Status", no_wrap=True, width=fixed["Status"])
+    table.add_column("Last event", width=event_width, overflow="ellipsis", no_wrap=True)
+    table.add_column("Age", no_wrap=True, justify="right", width=fixed["Age"])
+    for row, carrier, label, when in zip(rows, carriers, labels, ages, strict=True):
         status = str(row["status"])
-        label = status_label(status, lang)
-        if row["pickup_code"] and status == "ready_for_pickup":
-            label = f"{label} {row['pickup_code']}"
         item = row["label"] or row["title"] or row["shop"] or ""
         event = row["last_event_desc"] or ""
         if row["last_error"]:
             event = f"⚠ {row['last_error']}"
+        cells = [Text(carrier), Text(str(row["number"]))]
+        if show_item:
+            cells.append(Text(clip(item, 60)))
+        cells += [status_text(status, label), Text(clip(event, 200)), Text(when)]
         style = "reverse" if highlight and int(row["id"]) in highlight else ""
-        table.add_row(
-            Text(carrier_label(row["carrier"]) if row["carrier"] else
-                 ("订单" if row["kind"] == "order" and lang == "zh" else
-                  "order" if row["kind"] == "order" else "?")),
-            Text(str(row["number"])),
-            Text(clip(item, 28)),
-            status_text(status, label),
-            Text(clip(event, 48)),
-            Text(age(row["last_event_utc"] or row["updated_at"])),
-            style=style,
-        )
+        table.add_row(*cells, style=style)
     return table
+
+
+def _carrier_cell(row: Any, lang: str) -> str:
+    if row["carrier"]:
+        return carrier_short(str(row["carrier"]), lang)
+    if row["kind"] == "order":
+        return "订单" if lang == "zh" else "order"
+    return "?"
 
 
 def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_name: str) -> None:
