@@ -16,7 +16,7 @@ import os
 import stat
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,7 +235,7 @@ class Config:
         self.paths.ensure()
         atomic_write(self.paths.config_file, tomli_w.dumps(self.data).encode("utf-8"))
 
-    def provider_settings(self, name: str, secret_keys: Iterator[str] | list[str] = ()
+    def provider_settings(self, name: str, secret_keys: Iterable[str] = ()
                           ) -> dict[str, Any]:
         """The ``[providers.NAME]`` table with its secrets filled in from the secret store."""
         table = get_in(self.data, ["providers", name])
@@ -261,7 +261,7 @@ class SecretStore:
     def delete(self, key: str) -> bool:
         raise NotImplementedError
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         raise NotImplementedError
 
 
@@ -307,7 +307,7 @@ class FileSecretStore(SecretStore):
             return True
         return False
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return sorted(self._read())
 
 
@@ -340,8 +340,8 @@ class KeyringSecretStore(SecretStore):
             return False
         return True
 
-    def keys(self) -> list[str]:
-        return self.index.keys()
+    def names(self) -> list[str]:
+        return self.index.names()
 
 
 def _keyring_usable() -> bool:

@@ -72,7 +72,9 @@ class RateLimiter:
     """At most ``rate`` requests per second, spaced evenly, shared across coroutines."""
 
     def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        # 5% margin: the server counts by arrival time, and network jitter must not push a
+        # request into the previous second.
+        self.interval = 1.05 / rate if rate and rate > 0 else 0.0
         self._next = 0.0
         self._lock = asyncio.Lock()
 
@@ -190,7 +192,7 @@ class HttpClient:
             await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self.retry.max_delay, self.retry.base_delay * (2 ** (attempt - 1)))
+        base = min(self.retry.max_delay, self.retry.base_delay * 2.0 ** (attempt - 1))
         return base * (0.5 + random.random() / 2)
 
 

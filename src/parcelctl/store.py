@@ -5,12 +5,13 @@ The store never holds secrets: tokens and keys live in the secret store (config.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,11 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class Store:
             self.db.row_factory = sqlite3.Row
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA foreign_keys = ON")
+            self._check_ours()  # before anything that could write to a foreign file
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
@@ -101,9 +103,8 @@ class Store:
                 hint="move the file away (it was left unchanged) and run again",
             )
 
-    def _migrate(self) -> None:
+    def _check_ours(self) -> None:
         app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
         tables = self.db.execute(
             "SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
         if app_id != APPLICATION_ID and (tables or app_id):
@@ -111,6 +112,9 @@ class Store:
                 f"{self.path} is a SQLite database of another program",
                 hint="move the file away (it was left unchanged) and run again",
             )
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(f"{self.path} was written by a newer parcelctl",
                              hint="upgrade parcelctl")
@@ -159,13 +163,13 @@ class Store:
     def find(self, number: str, carrier: str = "") -> sqlite3.Row | None:
         """Exact (carrier, number); an unknown carrier on either side matches by number."""
         if carrier:
-            row = self.db.execute("SELECT * FROM parcels WHERE carrier=? AND number=?",
-                                  (carrier, number)).fetchone()
+            row: sqlite3.Row | None = self.db.execute(
+                "SELECT * FROM parcels WHERE carrier=? AND number=?", (carrier, number)).fetchone()
             if row is not None:
                 return row
             row = self.db.execute("SELECT * FROM parcels WHERE carrier='' AND number=?",
                                   (number,)).fetchone()
-            return row  # type: ignore[no-any-return]
+            return row
         rows = self.db.execute("SELECT * FROM parcels WHERE number=? ORDER BY id",
                                (number,)).fetchall()
         return rows[0] if len(rows) >= 1 else None
@@ -346,12 +350,15 @@ class Store:
 
     def _order_waybill(self, order: Order, waybill: Waybill, tracking_provider: str,
                        source: tuple[str, str, str], common: dict[str, Any]) -> Change:
+        trace = order.traces.get(waybill.number)
+        # A platform that returns its own trace (Taobao) keeps it fresh on every account
+        # sync: asking a tracking provider as well would only spend quota.
+        tracker = order.provider if order.traces else tracking_provider
         pid, created = self.add_parcel(waybill.number, waybill.carrier,
-                                       tracking_provider=tracking_provider, title=order.title,
+                                       tracking_provider=tracker, title=order.title,
                                        status=Status.INFO_RECEIVED, source=source)
         row = self.get(pid)
         values = {k: v for k, v in common.items() if v is not None}
-        trace = order.traces.get(waybill.number)
         if trace and self.add_events(pid, trace):
             newest = max(trace, key=lambda e: e.time)
             values.update(last_event_time=newest.time.isoformat(), last_event_utc=iso(newest.time),
@@ -418,7 +425,5 @@ class Store:
 
 def _chmod600(path: Path) -> None:
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        try:
+        with contextlib.suppress(OSError):
             candidate.chmod(0o600)
-        except OSError:
-            pass

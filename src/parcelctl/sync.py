@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config
-from .errors import AuthorizationNeeded, ExitCode, ParcelctlError, PhoneRequired
+from .errors import AuthorizationNeeded, ExitCode, ParcelctlError
 from .models import TrackRequest, TrackResult, utcnow
 from .policy import Policy
+from .providers import registry
 from .providers.base import AccountSession
 from .services import (
     as_platform,
@@ -120,6 +121,9 @@ class Syncer:
                 name = default_tracker
             if providers is None or name in providers:
                 groups[name].append(row)
+        for name in list(groups):
+            if registry.load(name).kind == "platform":
+                del groups[name]  # the platform's own trace, refreshed with its account
         tracking_units = await asyncio.gather(
             *(self._track(name, rows, summary) for name, rows in sorted(groups.items())))
         summary.units.extend(tracking_units)
@@ -187,11 +191,11 @@ class Syncer:
                                        row["phone"] or None)
                 try:
                     tracker.check_request(request)  # e.g. phone missing: no request at all
-                except PhoneRequired as exc:
+                except ParcelctlError as exc:
                     refused[int(row["id"])] = exc.render()
                     continue
                 ready.append((row, request))
-            size = max(1, tracker.batch_size)
+            size = max(1, tracker.batch_size)  # providers split further by their own settings
             batches = [ready[i:i + size] for i in range(0, len(ready), size)]
             done = 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .models import Status
@@ -31,7 +31,7 @@ def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention
                  include_all: bool = False, limit: int | None = 50, stale_days: float = 7.0,
                  now: datetime | None = None) -> tuple[list[sqlite3.Row], int]:
     """One page, newest change first, and the number of rows that matched in total."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     where: list[str] = []
     args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
     if not include_all:
@@ -114,7 +114,7 @@ def iter_json(db: sqlite3.Connection, rows: list[sqlite3.Row], lang: str = "zh"
 def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
                     attention: bool, lang: str = "zh", stale_days: float = 7.0) -> int:
     """``list --all --json`` for any size: rows streamed in pages, never all in memory."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     where = []
     args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
     if status:
@@ -124,7 +124,7 @@ def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
         where.append(ATTENTION_SQL)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     # Sources aggregated by SQLite itself: one pass, no per-row query.
-    sql = ("SELECT p.*, (SELECT json_group_array(json_object('provider', s.provider,"
+    sql = ("SELECT p.*, (SELECT json_group_array(json_object('provider', s.provider,"  # noqa: S608
            " 'account', s.account, 'order_id', s.order_id)) FROM sources s"
            f" WHERE s.parcel_id = p.id) AS src FROM parcels p{clause}"
            " ORDER BY p.updated_at DESC, p.id DESC")
@@ -166,4 +166,4 @@ def events_json(db: sqlite3.Connection, pid: int) -> list[dict[str, Any]]:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")

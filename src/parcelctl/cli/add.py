@@ -23,7 +23,8 @@ def main(
 ) -> None:
     """Track parcels by number; the carrier is detected when --carrier is not given."""
     from .. import carriers
-    from ..errors import UsageError
+    from ..errors import ConfigError, UsageError
+    from ..providers import registry
     from ..tracking import (
         check_phone,
         check_phone_needed,
@@ -46,6 +47,17 @@ def main(
     config = load_config()
     provider_name = tracking_provider_name(config, provider)
     validated = [(carriers.validate_number(raw), raw_carrier) for raw, raw_carrier in items]
+    if not no_track:
+        from ..services import settings_for
+
+        cls = registry.load(provider_name)
+        missing = cls.missing_settings({k.name: k.default for k in cls.config_keys}
+                                       | settings_for(config, provider_name))
+        if missing:  # say so before storing anything
+            raise ConfigError(f"not configured: {', '.join(missing)} missing",
+                              provider=provider_name,
+                              hint=f"run: parcelctl config set providers.{provider_name}."
+                              f"{missing[0]} VALUE (or pick another --provider)")
 
     async def resolve() -> list[object]:
         return [await resolve_carrier(config, provider_name, number, explicit)
@@ -69,7 +81,7 @@ def main(
 
 
 def _report(store: object, ids: set[int], json_out: bool, summary: object) -> None:
-    from .. import carriers, views
+    from .. import views
     from .common import language, load_config
     from .output import console, error, parcel_table, print_json
 

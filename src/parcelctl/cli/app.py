@@ -33,7 +33,9 @@ from . import (
 try:  # typer >= 0.29 vendors click; older releases use click itself
     from typer import TyperException as CLICK_ERROR
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import ClickException as CLICK_ERROR  # type: ignore[assignment,no-redef]
+    from click import (  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
+        ClickException as CLICK_ERROR,
+    )
 
 app = typer.Typer(
     name="parcelctl",
@@ -113,13 +115,20 @@ def main(argv: list[str] | None = None) -> None:
     _setup_logging(debug)
     code: int = 0
     try:
-        app(args=args, prog_name="parcelctl", standalone_mode=False)
+        result = app(args=args, prog_name="parcelctl", standalone_mode=False)
+        # Without standalone mode, click hands typer.Exit codes back as the return value.
+        if isinstance(result, int):
+            code = result
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
         code = ExitCode.INTERRUPTED
     except CLICK_ERROR as exc:
-        exc.show()
+        show = getattr(exc, "show", None)  # usage errors print themselves, with the usage line
+        if callable(show):
+            show()
+        else:
+            error(str(exc))
         code = exc.exit_code
     except KeyboardInterrupt:
         error("interrupted")

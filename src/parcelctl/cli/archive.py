@@ -34,8 +34,7 @@ def archive(
     from .output import info
 
     store, pid = _resolve(number)
-    with store:  # type: ignore[attr-defined]
-        with store.transaction():  # type: ignore[attr-defined]
+    with store, store.transaction():  # type: ignore[attr-defined]
             store.archive(pid, not undo)  # type: ignore[attr-defined]
     info(f"{number}: {'unarchived' if undo else 'archived'}")
 
@@ -48,7 +47,6 @@ def remove(
     from .output import info
 
     store, pid = _resolve(number)
-    with store:  # type: ignore[attr-defined]
-        with store.transaction():  # type: ignore[attr-defined]
+    with store, store.transaction():  # type: ignore[attr-defined]
             store.delete(pid)  # type: ignore[attr-defined]
     info(f"{number}: removed")

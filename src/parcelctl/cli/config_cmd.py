@@ -71,7 +71,7 @@ def show(json_out: bool = typer.Option(False, "--json", help="JSON object.")) ->
 
     config = load_config()
     values = dict(flatten(config.data))
-    for key in config.secrets.keys():
+    for key in config.secrets.names():
         if not key.startswith("tokens."):
             values[key] = REDACTED
     if json_out:

@@ -86,10 +86,11 @@ def _step(args: list[str], allow: set[int] | None = None) -> None:
 
     console().print(f"$ parcelctl {' '.join(args)}", style="bold cyan", markup=False)
     try:
-        app(args=args, prog_name="parcelctl", standalone_mode=False)
+        code = app(args=args, prog_name="parcelctl", standalone_mode=False)
     except typer.Exit as exc:
-        if exc.exit_code and exc.exit_code not in (allow or set()):
-            error(f"demo step failed with exit code {exc.exit_code}")
+        code = exc.exit_code
+    if isinstance(code, int) and code and code not in (allow or set()):
+        error(f"demo step failed with exit code {code}")
 
 
 def _link_demo_shop(base_url: str) -> None:
@@ -104,6 +105,6 @@ def _link_demo_shop(base_url: str) -> None:
         import httpx
 
         response = httpx.get(url, follow_redirects=False, timeout=10)
-        return response.headers.get("location", "")
+        return str(response.headers.get("location", ""))
 
     link_account("kuaishou", account="demo-shop", open_browser=False, visit=browser)

@@ -53,7 +53,6 @@ def main(
         if not rows:
             info("nothing to show" + ("" if all_ else " (try --all)"))
             return
-        from .. import carriers
 
         console().print(parcel_table(rows, lang=lang))
         if total > len(rows):

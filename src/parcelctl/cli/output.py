@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -79,7 +79,7 @@ def age(iso_time: str | None, now: datetime | None = None) -> str:
         then = datetime.fromisoformat(iso_time)
     except ValueError:
         return ""
-    seconds = ((now or datetime.now(timezone.utc)) - then).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - then).total_seconds()
     if seconds < 0:
         return "just now"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

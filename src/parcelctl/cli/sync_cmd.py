@@ -33,17 +33,18 @@ def main(
         progress = None
         live = None
         if is_terminal() and not quiet and not json_out:
-            from rich.progress import Progress
+            from rich.progress import Progress, TaskID
 
-            live = Progress(console=console(), transient=True)
-            tasks: dict[str, int] = {}
+            bar = Progress(console=console(), transient=True)
+            live = bar
+            tasks: dict[str, TaskID] = {}
 
             def progress(name: str, done: int, total: int) -> None:
                 if name not in tasks:
-                    tasks[name] = live.add_task(name, total=total)  # type: ignore[union-attr]
-                live.update(tasks[name], completed=done)  # type: ignore[union-attr]
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
 
-            live.start()
+            bar.start()
         syncer = Syncer(config, store, progress=progress)
         run_id = store.start_run()
         try:

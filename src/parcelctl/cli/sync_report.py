@@ -3,8 +3,6 @@ lines that need attention, so that cron mails only when something matters."""
 
 from __future__ import annotations
 
-
-
 from ..config import Config
 from ..store import Store
 from ..sync import SyncSummary

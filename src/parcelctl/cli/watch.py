@@ -1,10 +1,263 @@
-"""parcelctl watch (see the watch/notifications issue)."""
+"""parcelctl watch — a live table of active parcels that keeps itself up to date.
+
+Every ``--interval`` seconds one round runs: it takes the sync lock WITHOUT waiting; when a
+cron ``sync`` holds it the round only re-reads the store (that run's changes still show,
+because changes are found by comparing store snapshots, not from what this process fetched).
+Otherwise it syncs the due parcels — and the linked accounts every
+``polling.account_minutes`` (default 30) — then records and delivers notifications exactly
+like ``sync``, and releases the lock. Failed rounds are retried with backoff
+(interval × 2^n, at most 15 minutes) and shown in the status line.
+
+Not on a terminal, each status change is one plain line on stdout
+(``NUMBER: old -> new LABEL …``) and problems go to stderr. Ctrl-C ends watch with exit
+code 130 (the documented "interrupted"); ``--once``/``--rounds`` end with 0, or with the
+sync's own exit code (3, 4, 1) when the last round failed.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-def main() -> None:
-    """Not available yet."""
-    from ..errors import UsageError
+import typer
 
-    raise UsageError("'watch' is not available in this version yet")
+if TYPE_CHECKING:
+    import sqlite3
+
+    from rich.console import RenderableType
+
+    from ..config import Config
+    from ..store import Store
+
+MAX_BACKOFF = 900.0
+HIGHLIGHT_SECONDS = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What watch remembers of a parcel between looks."""
+
+    number: str
+    status: str
+    updated_at: str
+    pickup_code: str | None
+    description: str
+
+
+def snapshot(db: sqlite3.Connection) -> dict[int, Seen]:
+    return {int(r[0]): Seen(str(r[1]), str(r[2]), str(r[3]), r[4], str(r[5] or ""))
+            for r in db.execute("SELECT id, number, status, updated_at, pickup_code,"
+                                " last_event_desc FROM parcels")}
+
+
+def diff(before: dict[int, Seen], after: dict[int, Seen]
+         ) -> tuple[list[tuple[Seen | None, Seen]], set[int]]:
+    """(status changes as (old, new) in id order, ids touched in any way)."""
+    changes = [(before.get(pid), now) for pid, now in sorted(after.items())
+               if pid not in before or before[pid].status != now.status]
+    touched = {pid for pid, now in after.items() if before.get(pid) != now}
+    return changes, touched
+
+
+def change_line(old: Seen | None, new: Seen, lang: str) -> str:
+    from ..views import status_label
+
+    text = f"{new.number}: {old.status if old else 'new'} -> {new.status} "
+    text += status_label(new.status, lang)
+    if new.status == "ready_for_pickup" and new.pickup_code:
+        text += f" 取件码 {new.pickup_code}"
+    if new.description:
+        text += f" — {' '.join(new.description.split())[:80]}"
+    return text
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One round: did it sync, and what went wrong."""
+
+    skipped: bool = False  # another process holds the sync lock
+    ran: bool = False
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    exit_code: int = 0
+
+
+def refresh_round(config: Config, store: Store, *, account_minutes: float,
+                  clock: Callable[[], datetime]) -> Outcome:
+    """Sync what is due, under the sync lock taken without waiting."""
+    import asyncio
+
+    from ..errors import ParcelctlError
+    from ..lock import SyncLock
+    from ..notify import after_sync
+    from ..store import iso
+    from ..sync import Syncer
+
+    lock = SyncLock(config.paths.lock_file, wait=False)
+    if not lock.acquire():
+        return Outcome(skipped=True)
+    try:
+        now = clock()
+        due = {int(r["id"]) for r in store.due(now)}
+        stale = iso(now - timedelta(minutes=account_minutes))
+        accounts = [a for a in store.accounts() if a["health"] != "reauth"
+                    and (a["last_sync_at"] is None or a["last_sync_at"] < stale)]
+        if not due and not accounts:
+            return Outcome()
+        run_id = store.start_run()
+        summary = asyncio.run(Syncer(config, store, clock=clock).run(
+            only_ids=None if accounts else due))
+        store.finish_run(run_id, summary.exit_code, summary.to_json())
+        after_sync(config, store, summary)
+        return Outcome(ran=True, requests=sum(u.requests for u in summary.units),
+                       errors=[u.error or f"{u.name} failed" for u in summary.units if not u.ok],
+                       exit_code=summary.exit_code)
+    except ParcelctlError as exc:
+        return Outcome(ran=True, errors=[exc.render()], exit_code=int(exc.exit_code))
+    finally:
+        lock.release()
+
+
+class View:
+    """What the Live display renders; its refresh thread calls ``__rich__`` on its own, so
+    the clock and spinner move while the main thread is busy syncing."""
+
+    def __init__(self, lang: str, interval: float) -> None:
+        self.lang = lang
+        self.interval = interval
+        self.rows: list[Any] = []
+        self.total = 0
+        self.highlight: dict[int, float] = {}  # parcel id -> when the change was seen
+        self.recent: list[str] = []
+        self.busy = False
+        self.next_round = time.monotonic()
+        self.next_due: str | None = None
+        self.last_refresh: datetime | None = None
+        self.note = ""
+        self.errors: list[str] = []
+
+    def __rich__(self) -> RenderableType:
+        from rich.console import Group
+        from rich.text import Text
+
+        from .. import carriers
+        from .output import local_time, parcel_table
+
+        now = time.monotonic()
+        marked = {pid for pid, seen in self.highlight.items() if now - seen < HIGHLIGHT_SECONDS}
+        parts: list[RenderableType] = [parcel_table(
+            self.rows, lang=self.lang, carrier_label=carriers.carrier_label, highlight=marked,
+            title=f"parcelctl watch — {self.total} active")]
+        parts += [Text(f"  {line}", style="dim", no_wrap=True, overflow="ellipsis")
+                  for line in self.recent[-5:]]
+        status = Text()
+        if self.busy:
+            status.append("⟳ refreshing… ", style="bold cyan")
+        else:
+            status.append(f"next round in {max(0, int(self.next_round - now))}s ", style="cyan")
+        if self.next_due:
+            status.append(f"· next parcel due {local_time(self.next_due)} ")
+        if self.last_refresh:
+            status.append(f"· last look {self.last_refresh.astimezone():%H:%M:%S} ")
+        if self.note:
+            status.append(f"· {self.note} ", style="yellow")
+        for error in self.errors[:3]:
+            status.append(f"\n⚠ {' '.join(error.split())[:160]}", style="red")
+        parts.append(status)
+        return Group(*parts)
+
+
+def main(
+    interval: float = typer.Option(60.0, "--interval", "-i", min=1.0,
+                                   help="Seconds between rounds (only due parcels are "
+                                   "fetched; the polling policy still decides)."),
+    once: bool = typer.Option(False, "--once", help="One round, then exit."),
+    rounds: int | None = typer.Option(None, "--rounds", min=1, help="Stop after N rounds."),
+) -> None:
+    """Live table of active parcels: refreshes due parcels, highlights changes, notifies."""
+    from .. import views
+    from ..logfile import attach_log_file
+    from ..models import utcnow
+    from .common import language, load_config, open_store
+    from .output import console, info, is_terminal, warn
+
+    config = load_config()
+    config.paths.ensure()
+    attach_log_file(config.paths.log_file)
+    lang = language(config)
+    account_minutes = config.get("polling.account_minutes")
+    if not isinstance(account_minutes, int | float) or account_minutes <= 0:
+        account_minutes = 30.0
+    limit = rounds if rounds is not None else (1 if once else None)
+    live_mode = is_terminal()
+    view = View(lang, interval)
+    live = None
+    done = 0
+    failures = 0
+    outcome = Outcome()
+    with open_store(config) as store:
+        before = snapshot(store.db)
+
+        def look() -> None:
+            view.rows, view.total = views.list_parcels(store.db, limit=max(
+                5, console().height - 10))
+            view.next_due = store.next_due()
+            view.last_refresh = utcnow()
+
+        try:
+            if live_mode:
+                from rich.live import Live
+
+                look()
+                live = Live(view, console=console(), refresh_per_second=2,
+                            vertical_overflow="crop")
+                live.start()
+            while True:
+                view.busy = True
+                outcome = refresh_round(config, store, account_minutes=float(account_minutes),
+                                        clock=utcnow)
+                view.busy = False
+                after = snapshot(store.db)
+                changes, touched = diff(before, after)
+                before = after
+                seen_at = time.monotonic()
+                view.highlight.update(dict.fromkeys(touched, seen_at))
+                lines = [change_line(old, new, lang) for old, new in changes]
+                stamp = datetime.now().astimezone().strftime("%H:%M")
+                view.recent += [f"{stamp} {line}" for line in lines]
+                view.errors = outcome.errors
+                failures = failures + 1 if outcome.errors else 0
+                delay = interval if not failures else min(interval * 2 ** failures,
+                                                          max(MAX_BACKOFF, interval))
+                view.note = ("another sync is running — showing stored data"
+                             if outcome.skipped else "")
+                if outcome.errors:
+                    view.note = f"retrying in {int(delay)}s"
+                if live is None:
+                    for line in lines:
+                        info(line)
+                    if outcome.skipped:
+                        warn("another sync is running; showed stored data only")
+                    for error in outcome.errors:
+                        warn(error)
+                    console().file.flush()
+                else:
+                    look()
+                done += 1
+                if limit is not None and done >= limit:
+                    break
+                view.next_round = time.monotonic() + delay
+                time.sleep(delay)
+        except KeyboardInterrupt:
+            if live is not None:
+                live.stop()
+                live = None
+            raise typer.Exit(130) from None
+        finally:
+            if live is not None:
+                live.stop()
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)

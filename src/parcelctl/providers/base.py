@@ -80,7 +80,7 @@ class TrackingProvider(Provider):
     #: Numbers per request (1 = no batching).
     batch_size: ClassVar[int] = 1
 
-    def check_request(self, request: TrackRequest) -> None:  # noqa: B027 - optional hook
+    def check_request(self, request: TrackRequest) -> None:
         """Raise before any network I/O when a request cannot succeed (e.g. phone missing)."""
 
     @abstractmethod

@@ -8,7 +8,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -65,7 +65,7 @@ class Clock:
 
     def now(self) -> datetime:
         with self._lock:
-            return datetime.now(timezone.utc) + self.offset
+            return datetime.now(UTC) + self.offset
 
     def advance(self, seconds: float) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 STAGES = (
     "accepted", "picked_up", "in_transit", "customs", "customs_failed", "arrived_city",
@@ -188,7 +188,7 @@ _EXPRESS_CODES = {"yuantong": 6, "shunfeng": 4, "shentong": 3, "yunda": 11, "jte
 
 def build(*, orders: int = 24, seed: int = 7, epoch: datetime | None = None) -> Dataset:
     """The seeded dataset. ``orders`` scales the shop for benchmarks."""
-    epoch = epoch or datetime.now(timezone.utc).replace(microsecond=0)
+    epoch = epoch or datetime.now(UTC).replace(microsecond=0)
     shipments = {s.number: s for s in CURATED}
     rng = random.Random(seed)
     domestic = [s for s in CURATED if s.carrier in _EXPRESS_CODES]

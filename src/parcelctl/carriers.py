@@ -1,0 +1,101 @@
+"""Local carrier hints from the shape of a tracking number, and carrier display names.
+
+No carrier publishes a number format, and open-source rule tables contradict each other, so
+this is only a *hint* (pre-fill ``--carrier``, ask for a phone early, pick a provider).
+Provider-side detection (kuaidi100 ``autonumber``, 17TRACK ``auto_detection``) wins, a
+carrier returned by a platform always wins, and the user can always override.
+
+Imported by ``parcelctl list``: keep it to the standard library and parcelctl.models/errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from .errors import UsageError
+from .models import CarrierCandidate, normalize_number
+
+#: code -> (Chinese name, English name). Codes are the kuaidi100 ``com`` vocabulary, which
+#: parcelctl uses as its carrier vocabulary; "cainiao" is the cross-border network (Cainiao
+#: provider), not a kuaidi100 code.
+CARRIER_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "shunfeng": ("顺丰速运", "SF Express"),
+    "shunfengkuaiyun": ("顺丰快运", "SF Freight"),
+    "zhongtong": ("中通快递", "ZTO Express"),
+    "yuantong": ("圆通速递", "YTO Express"),
+    "shentong": ("申通快递", "STO Express"),
+    "yunda": ("韵达快递", "Yunda Express"),
+    "huitongkuaidi": ("百世快递", "Best Express"),
+    "ems": ("EMS", "EMS"),
+    "jd": ("京东物流", "JD Logistics"),
+    "zhaijisong": ("宅急送", "ZJS Express"),
+    "jtexpress": ("极兔速递", "J&T Express"),
+    "debangwuliu": ("德邦快递", "Deppon Express"),
+    "youzhengguonei": ("邮政快递包裹", "China Post parcel"),
+    "cainiao": ("菜鸟", "Cainiao"),
+}
+
+# (regex, carrier codes best first, confidence), ordered: the first match wins.
+# Source: tracking-numbers.md §2. Rows with several codes are ambiguous; hint() returns the
+# first and hints() all of them.
+_RULES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...]] = tuple(
+    (re.compile(pattern), codes, confidence)
+    for pattern, codes, confidence in (
+        (r"^SF\d{13}$", ("shunfeng",), "high"),
+        (r"^JD[A-Z]{1,2}\d{11,12}$", ("jd",), "high"),
+        (r"^JT\d{13}$", ("jtexpress",), "high"),
+        (r"^DPK\d{12}$", ("debangwuliu",), "high"),
+        # Lazada/Cainiao cross-border also uses YT + 13 digits, hence only medium.
+        (r"^YT\d{13}$", ("yuantong",), "medium"),
+        # UPU S10 items: ...CN is China Post (EMS/international mail); a foreign suffix
+        # (e.g. EM263999513JP) is still tracked through the postal network, less surely.
+        (r"^[A-Z]{2}\d{9}CN$", ("ems",), "medium"),
+        (r"^[A-Z]{2}\d{9}[A-Z]{2}$", ("ems",), "low"),
+        (r"^LP\d{11,14}([A-Z]{2})?$", ("cainiao",), "low"),
+        (r"^77\d{13}$", ("shentong",), "medium"),
+        (r"^(43|46)\d{13}$|^3\d{12}$", ("yunda",), "low"),
+        (r"^7\d{13}$", ("zhongtong",), "low"),
+        (r"^5\d{13}$", ("huitongkuaidi",), "low"),
+        (r"^1\d{12}$", ("ems", "youzhengguonei"), "low"),
+    )
+)
+
+_VALID: Final = re.compile(r"^[A-Z0-9]{5,40}$")
+
+
+def validate_number(raw: str) -> str:
+    """Normalize a user-typed number, or raise UsageError saying what a number looks like."""
+    number = normalize_number(raw)
+    if not _VALID.match(number):
+        shown = raw.strip()
+        shown = shown if len(shown) <= 45 else shown[:42] + "…"
+        raise UsageError(
+            f"'{shown}' is not a tracking number: expected 5–40 letters and digits "
+            "(spaces and dashes are ignored), e.g. YT9693083639795"
+        )
+    return number
+
+
+def hints(number: str) -> list[CarrierCandidate]:
+    """Every carrier the first matching rule suggests, best first ([] = no idea)."""
+    normalized = normalize_number(number)
+    for pattern, codes, confidence in _RULES:
+        if pattern.match(normalized):
+            return [CarrierCandidate(code, carrier_label(code), confidence) for code in codes]
+    return []
+
+
+def hint(number: str) -> CarrierCandidate | None:
+    """The best local guess for ``number``, or None. Show low confidence as a guess."""
+    found = hints(number)
+    return found[0] if found else None
+
+
+def carrier_label(code: str) -> str:
+    """Human name of a carrier code, e.g. ``圆通速递 (YTO Express)``; unknown codes as is."""
+    names = CARRIER_NAMES.get(code.strip().lower())
+    if names is None:
+        return code
+    zh, en = names
+    return zh if zh == en else f"{zh} ({en})"

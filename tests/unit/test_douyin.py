@@ -1,0 +1,298 @@
+"""Douyin provider: signing vectors, param_json, envelope, tokens, configurable orders.
+
+The last section runs the real provider against the sandbox on 127.0.0.1 (the Douyin
+simulator has no test file of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import httpx
+import pytest
+
+from parcelctl import oauth
+from parcelctl.errors import AuthorizationNeeded, ConfigError, ProviderChanged, ProviderError
+from parcelctl.http import HttpClient, RetryPolicy
+from parcelctl.models import Status, TokenSet
+from parcelctl.providers import douyin
+from parcelctl.providers.base import AccountSession
+from parcelctl.providers.douyin import DouyinProvider, OrderSpec
+
+T = TypeVar("T")
+BEIJING = timezone(timedelta(hours=8))
+
+
+# -- signing (douyin.md known-answer vectors) ------------------------------------------------
+@pytest.mark.parametrize(("method", "expected"), [
+    ("hmac-sha256", "4eaefa2d3044c9f9711928edc8cfe5df1b7a8fd2d79d5d62866c79bbc4a09f2a"),
+    ("md5", "0f859a7475d5f9fb52a9b319ceba8db4")])
+def test_sign_known_answers(method: str, expected: str) -> None:
+    got = douyin.sign("app-key", "secret", "product.detail", '{"a":1,"b":2}',
+                      "2025-01-02 03:04:05", "2", method)
+    assert got == expected
+
+
+def test_param_json_sorts_recursively_without_spaces() -> None:
+    value = {"b": {"d": 1, "c": "短袖"}, "a": [{"z": 1, "y": 2}]}
+    assert douyin.param_json(value) == '{"a":[{"y":2,"z":1}],"b":{"c":"短袖","d":1}}'
+    assert douyin.param_json({"b": 2, "a": 1}) == '{"a":1,"b":2}'
+
+
+def test_sign_rejects_unknown_method() -> None:
+    with pytest.raises(ConfigError):
+        douyin.sign("k", "s", "m", "{}", "1", "2", "sha1")
+
+
+def test_method_path() -> None:
+    assert douyin.method_path("order.searchList") == "/order/searchList"
+    assert douyin.method_path("token.create") == "/token/create"
+
+
+# -- envelope ---------------------------------------------------------------------------------
+def test_unwrap_success_and_legacy() -> None:
+    ok = {"code": 10000, "data": {"x": 1}, "msg": "success", "sub_code": "", "sub_msg": "",
+          "log_id": "202501"}
+    assert douyin.unwrap(ok) == {"x": 1}
+    assert douyin.unwrap({"err_no": 0, "data": {"y": 2}}) == {"y": 2}
+    assert douyin.unwrap({"code": "10000", "data": None}) == {}
+
+
+@pytest.mark.parametrize("payload", [{"err_no": 1, "message": "bad"},
+                                     {"code": 50002, "msg": "业务处理失败",
+                                      "sub_code": "isv.business-failed", "sub_msg": "x"}])
+def test_unwrap_errors(payload: dict[str, Any]) -> None:
+    with pytest.raises(ProviderError) as info:
+        douyin.unwrap(payload)
+    assert type(info.value) is ProviderError
+    assert "parcelctl link douyin" in (info.value.hint or "")
+
+
+def test_configured_auth_codes_mean_link_again() -> None:
+    payload = {"code": 30002, "msg": "access_token已过期", "sub_code": "isv.expired"}
+    with pytest.raises(AuthorizationNeeded) as info:
+        douyin.unwrap(payload, frozenset({"30002"}))
+    assert info.value.hint == "run: parcelctl link douyin"
+
+
+@pytest.mark.parametrize("payload", [[], "x", {"msg": "no code"}, {"code": 10000, "data": []}])
+def test_unwrap_wrong_shapes(payload: Any) -> None:
+    with pytest.raises(ProviderChanged):
+        douyin.unwrap(payload)
+
+
+def test_parse_token() -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    tokens = douyin.parse_token({"access_token": "a", "expires_in": 3600, "refresh_token": "r",
+                                 "shop_id": 123, "shop_name": "店"}, now)
+    assert (tokens.access_token, tokens.refresh_token, tokens.open_id) == ("a", "r", "123")
+    assert tokens.access_expires_at == now + timedelta(hours=1)
+    with pytest.raises(ProviderChanged):
+        douyin.parse_token({"expires_in": 1}, now)
+
+
+# -- configurable order parsing ---------------------------------------------------------------
+SPEC = OrderSpec("order.searchList", "list", "id", "st.code",
+                 {"2": Status.AWAITING_SHIPMENT, "3": Status.INFO_RECEIVED},
+                 created_field="ct", title_field="name", waybills_path="pk",
+                 number_field="no", carrier_field="co", carrier_map={"zto": "zhongtong"})
+
+
+def test_parse_orders_follows_the_configured_paths(caplog: pytest.LogCaptureFixture) -> None:
+    data = {"list": [
+        {"id": 1, "st": {"code": 3}, "ct": 1735689600, "name": "杯子",
+         "pk": [{"no": "ZT1", "co": "zto"}, {"no": "X2", "co": "other"}, {"no": ""}]},
+        {"id": "2", "st": {"code": 2}, "ct": "2025-01-01 08:00:00", "pk": {"no": "Y1"}},
+        {"id": "3", "st": {"code": 99}}]}
+    orders, rows = douyin.parse_orders(data, SPEC, "shop")
+    assert rows == 3
+    first, second, third = orders
+    assert (first.order_id, first.status, first.raw_status) == ("1", Status.INFO_RECEIVED, "3")
+    assert first.created_at == datetime(2025, 1, 1, 8, tzinfo=BEIJING)
+    assert first.title == "杯子"
+    assert [(w.number, w.carrier, w.raw_carrier) for w in first.waybills] == [
+        ("ZT1", "zhongtong", "zto"), ("X2", "", "other")]
+    assert second.created_at == datetime(2025, 1, 1, 8, tzinfo=BEIJING)
+    assert [w.number for w in second.waybills] == ["Y1"]
+    assert third.status is Status.UNKNOWN and "99" in caplog.text
+
+
+@pytest.mark.parametrize("data", [{"list": {}}, {"list": [1]}, {"list": [{"st": 1}]},
+                                  {"list": [{"id": 1, "ct": "soon"}]},
+                                  {"list": [{"id": 1, "pk": ["x"]}]}])
+def test_parse_orders_wrong_shapes(data: dict[str, Any]) -> None:
+    with pytest.raises(ProviderChanged):
+        douyin.parse_orders(data, SPEC, "shop")
+
+
+# -- provider without network -----------------------------------------------------------------
+BASE = {"app_key": "k", "app_secret": "s3cret-value"}
+
+
+def no_network(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"unexpected request {request.url}")
+
+
+def with_provider(settings: dict[str, Any], handler: Any,
+                  body: Callable[[DouyinProvider], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with HttpClient("douyin", transport=httpx.MockTransport(handler)) as http:
+            return await body(DouyinProvider(settings, http))
+    return asyncio.run(main())
+
+
+def test_metadata_states_the_unknowns() -> None:
+    assert DouyinProvider.name == "douyin"
+    for word in ("auth_url", "order_method", "status_map", "tracking provider"):
+        assert word in DouyinProvider.notes
+    keys = {k.name: k for k in DouyinProvider.config_keys}
+    assert keys["app_secret"].secret
+    assert keys["base_url"].default == "https://openapi-fxg.jinritemai.com"
+    for unknown in ("auth_url", "order_method", "orders_path", "order_id_field",
+                    "order_status_field", "waybills_path", "waybill_number_field"):
+        assert keys[unknown].default is None, unknown
+
+
+def test_list_orders_unconfigured_is_a_clear_config_error() -> None:
+    account = AccountSession("douyin", "shop", TokenSet("t"), lambda t: None)
+    with pytest.raises(ConfigError) as info:
+        with_provider(BASE, no_network, lambda p: p.list_orders(account))
+    assert "douyin order listing is not documented" in str(info.value)
+    assert "providers.douyin.order_method" in str(info.value) and "README" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        with_provider(BASE | {"order_method": "order.searchList"}, no_network,
+                      lambda p: p.list_orders(account))
+    assert "orders_path" in str(info.value)
+
+
+def test_authorize_url_needs_a_template() -> None:
+    with pytest.raises(ConfigError):
+        DouyinProvider(BASE, HttpClient("douyin")).authorize_url("s")
+    provider = DouyinProvider(BASE | {"auth_url": "https://a.test/x?k={app_key}&r={redirect_uri}"
+                                                  "&s={state}"}, HttpClient("douyin"))
+    query = parse_qs(urlsplit(provider.authorize_url("s t")).query)
+    assert query == {"k": ["k"], "r": ["http://127.0.0.1:8976/callback"], "s": ["s t"]}
+
+
+def test_call_layout_and_signature() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"code": 10000, "data": {"ok": 1}})
+
+    data = with_provider(BASE | {"sign_method": "hmac-sha256", "timestamp_format": "seconds"},
+                         handler, lambda p: p.call("order.searchList", {"b": 1, "a": 2}, "tok"))
+    assert data == {"ok": 1}
+    [request] = seen
+    assert request.url.path == "/order/searchList"
+    query = dict(parse_qsl(request.url.query.decode()))
+    form = dict(parse_qsl(request.content.decode()))
+    assert form == {"param_json": '{"a":2,"b":1}'}
+    assert query["access_token"] == "tok" and query["v"] == "2" and query["timestamp"].isdigit()
+    text = (f"s3cret-valueapp_keykmethodorder.searchListparam_json{form['param_json']}"
+            f"timestamp{query['timestamp']}v2s3cret-value").encode()
+    assert query["sign"] == hmac.new(b"s3cret-value", text, hashlib.sha256).hexdigest()
+
+
+def test_refused_refresh_means_link_again() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"code": 40010, "msg": "refresh_token无效"})
+
+    with pytest.raises(AuthorizationNeeded) as info:
+        with_provider(BASE, handler, lambda p: p.refresh(TokenSet("a", "r")))
+    assert info.value.hint == "run: parcelctl link douyin"
+
+
+# -- against the sandbox ----------------------------------------------------------------------
+ORDER_KEYS = {  # where the SANDBOX's plausible order.searchList keeps things
+    "order_method": "order.searchList", "orders_path": "shop_order_list",
+    "order_id_field": "order_id", "order_status_field": "order_status",
+    "status_map": {"2": "awaiting_shipment", "3": "info_received", "4": "cancelled",
+                   "5": "delivered"},
+    "created_field": "create_time", "title_field": "product_name",
+    "waybills_path": "logistics_info", "waybill_number_field": "tracking_no",
+    "waybill_carrier_field": "company", "carrier_map": {"yuantong": "yuantong"}}
+
+
+def run(sb: Any, body: Callable[[Callable[..., DouyinProvider]], Awaitable[T]]) -> T:
+    async def main() -> T:
+        clients: list[HttpClient] = []
+
+        def make(**more: Any) -> DouyinProvider:
+            http = HttpClient("douyin", retry=RetryPolicy(attempts=2, base_delay=0.01))
+            clients.append(http)
+            return DouyinProvider(dict(sb.sandbox.credentials()["douyin"]) | more, http)
+
+        try:
+            return await body(make)
+        finally:
+            for http in clients:
+                await http.aclose()
+
+    return asyncio.run(main())
+
+
+async def link(provider: DouyinProvider) -> TokenSet:
+    state = oauth.new_state()
+    async with httpx.AsyncClient(trust_env=False) as client:
+        answer = await client.get(provider.authorize_url(state))
+    assert answer.status_code == 302
+    return await provider.exchange_code(oauth.parse_redirect(answer.headers["location"], state))
+
+
+def test_sandbox_link_refresh_and_configured_orders(sandbox: Any) -> None:
+    async def body(make: Callable[..., DouyinProvider]) -> Any:
+        provider = make(**ORDER_KEYS, page_size=4)
+        tokens = await link(provider)
+        rotated = await provider.refresh(tokens)
+        assert rotated.access_token != tokens.access_token and rotated.open_id
+        with pytest.raises(AuthorizationNeeded):
+            await provider.refresh(tokens)  # the sandbox rotated it away
+        own = await make(shop_id="88880001").self_authorize()
+        assert own.access_token
+        account = AccountSession("douyin", "shop", rotated, lambda t: None)
+        return await provider.list_orders(account)
+
+    orders = run(sandbox, body)
+    dataset = {str(o.oid): o for o in sandbox.sandbox.dataset.orders}
+    assert orders and len({o.order_id for o in orders}) == len(orders)
+    for order in orders:
+        shop = dataset[order.order_id]
+        assert order.status is {40: Status.INFO_RECEIVED, 70: Status.DELIVERED}[shop.status]
+        assert [w.number for w in order.waybills] == [n for n, _ in shop.waybills]
+        assert order.title == shop.title
+    stats = httpx.get(f"{sandbox.base_url}/_sandbox/stats", trust_env=False).json()
+    assert stats["requests"]["douyin order.searchList"] == len(orders) // 4 + 1
+
+
+@pytest.mark.parametrize("sign_method", ["md5", "hmac-sha256"])
+def test_sandbox_rejects_a_wrong_secret(sandbox: Any, sign_method: str) -> None:
+    async def body(make: Callable[..., DouyinProvider]) -> None:
+        await link(make(sign_method=sign_method))  # right secret: accepted
+        with pytest.raises(ProviderError) as info:
+            await link(make(sign_method=sign_method, app_secret="wrong-secret"))
+        assert "wrong-secret" not in str(info.value)
+
+    run(sandbox, body)
+
+
+def test_sandbox_expired_token_with_configured_auth_code(sandbox: Any) -> None:
+    async def body(make: Callable[..., DouyinProvider]) -> None:
+        tokens = await link(make())
+        httpx.post(f"{sandbox.base_url}/_sandbox/clock", json={"advance": 8 * 86400},
+                   trust_env=False)
+        account = AccountSession("douyin", "shop", tokens, lambda t: None)
+        with pytest.raises(ProviderError) as info:  # default: the code is not known
+            await make(**ORDER_KEYS).list_orders(account)
+        assert type(info.value) is ProviderError
+        with pytest.raises(AuthorizationNeeded):
+            await make(**ORDER_KEYS, auth_error_codes=[30002]).list_orders(account)
+
+    run(sandbox, body)
