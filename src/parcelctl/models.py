@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 
 CHINA_TZ = timezone(timedelta(hours=8), "GMT+8")
@@ -73,7 +73,7 @@ class TrackingEvent:
     @property
     def key(self) -> str:
         """Stable de-duplication key: same instant + same text = same event."""
-        utc = self.time.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        utc = self.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
         digest = hashlib.sha1(  # noqa: S324 - identity, not security
             f"{utc}\x1f{self.description.strip()}\x1f{self.location.strip()}".encode()
         ).hexdigest()
@@ -192,4 +192,4 @@ def _parse_iso(value: object) -> datetime | None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
