@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .errors import AuthorizationNeeded, ParcelctlError, UsageError
+from .errors import ParcelctlError, UsageError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 _RESTART = "start `parcelctl link` again"
@@ -42,12 +42,14 @@ def parse_redirect(url: str, expected_state: str) -> str:
     query = parts.query if parts.query or "://" in text else text.lstrip("?")
     params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
     error = params.get("error")
+    # A refused or failed authorization is an error of this `link` run (exit 1), not a
+    # stored link that went bad (exit 4 is for `sync` finding an expired link).
     if error:
         if error == "access_denied":
-            raise AuthorizationNeeded("authorization was refused in the browser",
-                                      hint=f"{_RESTART} and approve access")
+            raise UsageError("authorization was refused in the browser",
+                             hint=f"{_RESTART} and approve access")
         detail = params.get("error_description", "")
-        raise AuthorizationNeeded(
+        raise UsageError(
             f"the platform answered error={error}" + (f" ({detail[:100]})" if detail else ""),
             hint=_RESTART)
     if not secrets.compare_digest(params.get("state", ""), expected_state):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from parcelctl import oauth
-from parcelctl.errors import AuthorizationNeeded, ParcelctlError, UsageError
+from parcelctl.errors import ParcelctlError, UsageError
 from parcelctl.oauth import CallbackListener, obtain_code, parse_redirect
 
 BASE = "http://127.0.0.1:8976/callback"
@@ -40,14 +40,14 @@ def test_state_mismatch_is_refused(url: str) -> None:
 
 
 def test_access_denied_is_a_clear_error() -> None:
-    with pytest.raises(AuthorizationNeeded) as info:
+    with pytest.raises(UsageError) as info:
         parse_redirect(f"{BASE}?error=access_denied&state=s1", "s1")
     assert "refused in the browser" in str(info.value)
     assert "\n" not in str(info.value)
 
 
 def test_other_error_names_it() -> None:
-    with pytest.raises(AuthorizationNeeded) as info:
+    with pytest.raises(UsageError) as info:
         parse_redirect(f"{BASE}?error=invalid_scope&error_description=bad+scope", "s1")
     assert "error=invalid_scope" in str(info.value) and "bad scope" in str(info.value)
 
