@@ -49,16 +49,18 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
 
     async def flow() -> None:
         try:
-            state = oauth.new_state()
-            url = platform.authorize_url(state)
-            if visit is not None:
-                code = oauth.parse_redirect(visit(url), state)
-            else:
-                code = await asyncio.to_thread(
-                    oauth.obtain_code, url, platform.redirect_uri, state,
-                    open_browser=open_browser, paste=paste, timeout=timeout,
-                    read_line=read_line or _read, show=show or _show)
-            tokens = await platform.exchange_code(code)
+            tokens = await platform.authorize_without_browser()
+            if tokens is None:
+                state = oauth.new_state()
+                url = platform.authorize_url(state)
+                if visit is not None:
+                    code = oauth.parse_redirect(visit(url), state)
+                else:
+                    code = await asyncio.to_thread(
+                        oauth.obtain_code, url, platform.redirect_uri, state,
+                        open_browser=open_browser, paste=paste, timeout=timeout,
+                        read_line=read_line or _read, show=show or _show)
+                tokens = await platform.exchange_code(code)
         finally:
             await http.aclose()
         save_tokens(config, provider_name, account, tokens)

@@ -197,3 +197,15 @@ def test_link_bad_input(shop: Any) -> None:
     assert_one_line_error(cli("link", "nosuch", "--yes"))
     assert_one_line_error(cli("link", "kuaidi100", "--yes"))
     assert_one_line_error(cli("link", "kuaishou", "--yes", "--account", "bad name!"))
+
+
+def test_douyin_self_use_app_links_without_browser(sandbox: Any) -> None:
+    from parcelctl.sandbox.douyin import SHOP_ID
+
+    configure(sandbox, "douyin")
+    assert cli("config", "set", "providers.douyin.shop_id", str(SHOP_ID)).returncode == 0
+    result = cli("link", "douyin", "--yes", "--no-browser", "--timeout", "5")
+    assert result.returncode == 0, result.stderr
+    assert "authorize" not in result.stdout  # no URL: nothing for a browser to do
+    accounts = as_json(cli("accounts", "--json"))
+    assert [(a["provider"], a["health"]) for a in accounts] == [("douyin", "ok")]

@@ -132,6 +132,10 @@ class PlatformProvider(Provider):
     @abstractmethod
     def authorize_url(self, state: str) -> str: ...
 
+    async def authorize_without_browser(self) -> TokenSet | None:
+        """Platforms with a browserless grant (e.g. self-use apps) return tokens here."""
+        return None
+
     @abstractmethod
     async def exchange_code(self, code: str) -> TokenSet: ...
 

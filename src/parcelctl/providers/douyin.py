@@ -279,6 +279,12 @@ class DouyinProvider(PlatformProvider):
                                                 "grant_type": "authorization_code"})
         return parse_token(data, utcnow())
 
+    async def authorize_without_browser(self) -> TokenSet | None:
+        """With ``shop_id`` configured, ``parcelctl link douyin`` needs no browser."""
+        if not self.settings.get("shop_id"):
+            return None
+        return await self.self_authorize()
+
     async def self_authorize(self) -> TokenSet:
         """Self-use apps: a token for ``shop_id`` without a browser."""
         data = await self.call("token.create", {"grant_type": "authorization_self",
