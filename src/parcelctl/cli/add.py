@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..sync import SyncSummary
 
 
 def main(
@@ -26,6 +31,7 @@ def main(
     from ..errors import ConfigError, UsageError
     from ..providers import registry
     from ..tracking import (
+        NewParcel,
         check_phone,
         check_phone_needed,
         parse_stdin_lines,
@@ -59,16 +65,15 @@ def main(
                               hint=f"run: parcelctl config set providers.{provider_name}."
                               f"{missing[0]} VALUE (or pick another --provider)")
 
-    async def resolve() -> list[object]:
+    async def resolve() -> list[NewParcel]:
         return [await resolve_carrier(config, provider_name, number, explicit)
                 for number, explicit in validated]
 
     parcels = run(resolve())
     for parcel in parcels:
-        check_phone_needed(config, provider_name, parcel, phone)  # type: ignore[arg-type]
+        check_phone_needed(config, provider_name, parcel, phone)
     with open_store(config) as store:
-        added = store_new(store, parcels, provider_name=provider_name,  # type: ignore[arg-type]
-                          label=label, phone=phone)
+        added = store_new(store, parcels, provider_name=provider_name, label=label, phone=phone)
         ids = {pid for pid, _ in added}
         summary = None
         if not no_track:
@@ -80,12 +85,12 @@ def main(
             raise typer.Exit(summary.exit_code)
 
 
-def _report(store: object, ids: set[int], json_out: bool, summary: object) -> None:
+def _report(store: Store, ids: set[int], json_out: bool, summary: SyncSummary | None) -> None:
     from .. import views
     from .common import language, load_config
     from .output import console, error, parcel_table, print_json
 
-    db = store.db  # type: ignore[attr-defined]
+    db = store.db
     rows = [db.execute("SELECT * FROM parcels WHERE id=?", (pid,)).fetchone() for pid in ids]
     rows.sort(key=lambda r: r["id"])
     lang = language(load_config())
@@ -93,6 +98,6 @@ def _report(store: object, ids: set[int], json_out: bool, summary: object) -> No
         print_json(list(views.iter_json(db, rows, lang)))
     else:
         console().print(parcel_table(rows, lang=lang))
-    for unit in getattr(summary, "units", []):
+    for unit in summary.units if summary else []:
         if not unit.ok:
             error(unit.error or "failed")

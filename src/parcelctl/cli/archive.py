@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
+if TYPE_CHECKING:
+    from ..store import Store
 
-def _resolve(number: str) -> tuple[object, int]:
+
+def _resolve(number: str) -> tuple[Store, int]:
     from .. import views
     from ..errors import UsageError
     from .common import load_config, open_store, store_exists
@@ -34,8 +39,8 @@ def archive(
     from .output import info
 
     store, pid = _resolve(number)
-    with store, store.transaction():  # type: ignore[attr-defined]
-            store.archive(pid, not undo)  # type: ignore[attr-defined]
+    with store, store.transaction():
+        store.archive(pid, not undo)
     info(f"{number}: {'unarchived' if undo else 'archived'}")
 
 
@@ -47,6 +52,6 @@ def remove(
     from .output import info
 
     store, pid = _resolve(number)
-    with store, store.transaction():  # type: ignore[attr-defined]
-            store.delete(pid)  # type: ignore[attr-defined]
+    with store, store.transaction():
+        store.delete(pid)
     info(f"{number}: removed")
