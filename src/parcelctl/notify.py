@@ -1,10 +1,359 @@
-"""Notification channels (desktop, webhook, command, apprise) — filled in by the watch issue."""
+"""Notifications: rules, once-only recording in the store, quiet hours, channels.
+
+Channels live in ``notify_channels``; this module decides what to send and when. One run
+(``after_sync``, called by ``sync`` and ``watch`` while they hold the sync lock):
+
+1. every status change in ``notify.on`` becomes ONE row in ``notifications``; the row's
+   ``(parcel_id, dedupe_key)`` is UNIQUE, so a restart, a re-run or a second process can
+   never record the same change twice. Time-based conditions (``overdue``: a paid order past
+   its promised shipping time, ``stale``) are recorded the same way, once per occurrence;
+2. each new notification gets one ``deliveries`` row per channel enabled at that moment;
+3. pending deliveries are sent unless it is quiet time (``notify.quiet_hours``): then they
+   simply stay pending and go out on the first run after the quiet hours end.
+
+A channel that fails keeps its delivery pending, is logged, is skipped for the rest of the
+run (a dead webhook must not stall cron for minutes) and is retried on every later run while
+the notification is younger than ``notify.retry_hours`` (by age, not by attempts: ``watch``
+runs far more often than cron; older news is dropped, also for a channel that was switched
+off and on again). Nothing here ever fails the sync. Delivery is at-least-once (a crash
+between sending and marking re-sends once), so payloads carry ``notification_id`` for
+receivers that de-duplicate.
+
+Keys: ``notify.on``, ``notify.quiet_hours`` ("22:00-08:00"), ``notify.timezone`` (IANA name,
+default: the system's), ``notify.backlog_hours`` (24), ``notify.retry_hours`` (24),
+``notify.desktop.enabled``, ``notify.webhook.url`` / ``.secret`` (secret store) / ``.timeout``,
+``notify.command.run`` / ``.timeout``, ``notify.apprise.urls``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .config import Config
+from .models import Status, utcnow
+from .notify_channels import (
+    SIGNATURE_HEADER,
+    AppriseChannel,
+    Channel,
+    ChannelError,
+    CommandChannel,
+    DesktopChannel,
+    Message,
+    Unavailable,
+    WebhookChannel,
+    encode_body,
+    send_one,
+    sign,
+)
+from .store import Change, Store, iso
+
+if TYPE_CHECKING:
+    from .sync import SyncSummary
+
+log = logging.getLogger("parcelctl.notify")
+
+DEFAULT_ON = ("out_for_delivery", "ready_for_pickup", "delivered", "exception", "overdue")
+CONDITIONS = ("overdue", "stale")
+
+__all__ = ["SIGNATURE_HEADER", "AppriseChannel", "Channel", "ChannelError", "CommandChannel",
+           "DeliveryReport", "DesktopChannel", "Message", "Notifier", "Settings",
+           "WebhookChannel", "after_sync", "build_channels", "encode_body", "parse_quiet_hours",
+           "send_one", "sign"]
 
 
-def after_sync(config: Any, store: Any, summary: Any) -> None:
-    """Record and deliver notifications for the changes of one sync run."""
-    return None
+# -- settings -------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Settings:
+    on: frozenset[str] = frozenset(DEFAULT_ON)
+    quiet: tuple[time, time] | None = None
+    tz: tzinfo | None = None  # None = the system's local zone
+    backlog: timedelta = timedelta(hours=24)
+    retry: timedelta = timedelta(hours=24)
+    stale_days: float = 7.0
+    lang: str = "zh"
+    channels: dict[str, Channel] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        """Bad values are collected in ``problems`` (logged) and fall back to defaults."""
+        s = cls(lang="en" if config.get("display.language") == "en" else "zh")
+        on = config.get("notify.on")
+        if isinstance(on, str):
+            on = [part.strip() for part in on.split(",") if part.strip()]
+        if isinstance(on, list):
+            known = {st.value for st in Status} | set(CONDITIONS)
+            s.problems += [f"notify.on: unknown '{x}'" for x in on if x not in known]
+            s.on = frozenset(str(x) for x in on if x in known)
+        quiet = config.get("notify.quiet_hours")
+        if quiet:
+            try:
+                s.quiet = parse_quiet_hours(str(quiet))
+            except ValueError as exc:
+                s.problems.append(f"notify.quiet_hours: {exc}")
+        zone = config.get("notify.timezone")
+        if zone:
+            try:
+                from zoneinfo import ZoneInfo
+
+                s.tz = ZoneInfo(str(zone))
+            except (ValueError, KeyError, OSError):
+                s.problems.append(f"notify.timezone: unknown zone '{zone}'")
+        s.backlog = timedelta(hours=_number(config.get("notify.backlog_hours"), 24.0))
+        s.retry = timedelta(hours=_number(config.get("notify.retry_hours"), 24.0))
+        s.stale_days = _number(config.get("polling.stale_days"), 7.0)
+        s.channels = build_channels(config, s.problems)
+        return s
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.tz) if self.tz else moment.astimezone()
+
+    def in_quiet_hours(self, moment: datetime) -> bool:
+        if self.quiet is None:
+            return False
+        start, end = self.quiet
+        now = self.local(moment).time()
+        return start <= now < end if start < end else (now >= start or now < end)
+
+
+def build_channels(config: Config, problems: list[str]) -> dict[str, Channel]:
+    from .http import register_secret
+
+    channels: dict[str, Channel] = {}
+    if config.get("notify.desktop.enabled") is True:
+        channels["desktop"] = DesktopChannel()
+    url = config.get("notify.webhook.url")
+    if isinstance(url, str) and url:
+        if urlsplit(url).scheme in ("http", "https"):
+            path = urlsplit(url).path
+            if len(path) >= 12:
+                register_secret(path)  # chat hooks carry their token in the path
+            try:
+                secret = config.get_secret("notify.webhook.secret")
+            except Exception as exc:  # e.g. a keyring cron cannot unlock: retry next run
+                channels["webhook"] = Unavailable("webhook", "cannot read notify.webhook."
+                                                  f"secret from the secret store ({exc})")
+            else:
+                channels["webhook"] = WebhookChannel(
+                    url, secret, _number(config.get("notify.webhook.timeout"), 10.0))
+        else:
+            problems.append("notify.webhook.url must start with http:// or https://")
+    command = config.get("notify.command.run")
+    if isinstance(command, str) and command.strip():
+        channels["command"] = CommandChannel(command,
+                                             _number(config.get("notify.command.timeout"), 30.0))
+    urls = config.get("notify.apprise.urls")
+    if isinstance(urls, str):
+        urls = [urls]
+    if isinstance(urls, list) and urls:
+        for value in urls:
+            register_secret(str(value))  # apprise URLs embed tokens and passwords
+        channels["apprise"] = AppriseChannel([str(u) for u in urls])
+    return channels
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """``"22:00-08:00"`` -> (22:00, 08:00); the range may wrap past midnight."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    try:
+        if match is None:
+            raise ValueError
+        h1, m1, h2, m2 = map(int, match.groups())
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise ValueError(f"'{text}' is not HH:MM-HH:MM (e.g. 22:00-08:00)") from None
+    if start == end:
+        raise ValueError(f"'{text}' starts and ends at the same time")
+    return start, end
+
+
+def _number(value: Any, default: float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return default
+
+
+# -- recording and delivery -----------------------------------------------------------------
+
+@dataclass(slots=True)
+class DeliveryReport:
+    delivered: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # channel -> last error this run
+    deferred: int = 0  # pending because of quiet hours
+
+
+class Notifier:
+    def __init__(self, settings: Settings, store: Store, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+
+    def record(self, changes: Iterable[Change], *, first_seen: set[int] | None = None
+               ) -> list[int]:
+        """Status changes -> notification ids newly recorded (already known ones are skipped).
+
+        ``first_seen``: parcels that appeared in this run (first import of a shop). Their
+        changes older than ``notify.backlog_hours`` are history, not news: not notified.
+        """
+        created: list[int] = []
+        for change in changes:
+            if not change.status_changed or change.new_status not in self.settings.on:
+                continue
+            row = self.store.db.execute("SELECT * FROM parcels WHERE id=?",
+                                        (change.parcel_id,)).fetchone()
+            if row is None:
+                continue
+            if first_seen and change.parcel_id in first_seen and self._is_backlog(row):
+                log.info("%s: %s is old news, not notified", row["number"], change.new_status)
+                continue
+            key = f"{change.new_status}@{row['last_event_utc'] or ''}"
+            nid = self._insert(row, change.new_status, key, change.old_status)
+            if nid is not None:
+                created.append(nid)
+        return created
+
+    def record_conditions(self) -> list[int]:
+        """Overdue orders and stale parcels, once per occurrence."""
+        now = self.clock()
+        created: list[int] = []
+        queries: list[tuple[str, str, Any]] = []
+        if "overdue" in self.settings.on:
+            queries.append(("overdue", "SELECT * FROM parcels WHERE kind='order' AND archived=0"
+                            " AND status='awaiting_shipment' AND promised_ship_at < ?", iso(now)))
+        if "stale" in self.settings.on:
+            stale = iso(now - timedelta(days=self.settings.stale_days))
+            queries.append(("stale", "SELECT * FROM parcels WHERE active=1 AND kind='waybill'"
+                            " AND status != 'returned' AND last_event_utc < ?", stale))
+        for kind, sql, arg in queries:
+            for row in self.store.db.execute(sql, (arg,)).fetchall():
+                marker = row["promised_ship_at"] if kind == "overdue" else row["last_event_utc"]
+                nid = self._insert(row, kind, f"{kind}@{marker}", str(row["status"]))
+                if nid is not None:
+                    created.append(nid)
+        return created
+
+    def _is_backlog(self, row: sqlite3.Row) -> bool:
+        if not self.settings.backlog or not row["last_event_utc"]:
+            return False
+        last = datetime.fromisoformat(row["last_event_utc"])
+        return last < self.clock() - self.settings.backlog
+
+    def _insert(self, row: sqlite3.Row, kind: str, key: str, old_status: str) -> int | None:
+        payload = self.payload(row, kind, old_status)
+        with self.store.transaction() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO notifications (parcel_id, kind, dedupe_key, payload,"
+                " created_at) VALUES (?,?,?,?,?)",
+                (row["id"], kind, key, json.dumps(payload, ensure_ascii=False),
+                 iso(self.clock())))
+            if cur.rowcount != 1:
+                return None
+            nid = int(cur.lastrowid or 0)
+            db.executemany("INSERT INTO deliveries (notification_id, channel) VALUES (?,?)",
+                           [(nid, name) for name in self.settings.channels])
+        log.info("notification %d: %s %s", nid, row["number"], kind)
+        return nid
+
+    def payload(self, row: sqlite3.Row, kind: str, old_status: str) -> dict[str, Any]:
+        from .views import parcel_json, sources_for
+
+        lang = self.settings.lang
+        data = parcel_json(row, sources_for(self.store.db, [int(row["id"])]).get(
+            int(row["id"]), []), lang)
+        # "kind" stays the parcel's own (waybill/order): "type" says what happened.
+        data.update(type="status_change" if kind not in CONDITIONS else kind,
+                    number=row["number"], old_status=old_status or None,
+                    new_status=row["status"], pickup_code=row["pickup_code"])
+        title, body = self.describe(row, kind)
+        data.update(message=title, text=body)
+        return data
+
+    def describe(self, row: sqlite3.Row, kind: str) -> tuple[str, str]:
+        from .views import status_label
+
+        zh = self.settings.lang == "zh"
+        number = str(row["number"])
+        item = " ".join(str(row["label"] or row["title"] or row["shop"] or "").split())[:60]
+        lines = [item] if item else []
+        if kind == "overdue":
+            title = f"超时未发货 · {number}" if zh else f"Overdue: {number} not shipped"
+            promised = self._when(row["promised_ship_at"])
+            lines.append(f"承诺发货 {promised}" if zh else f"promised to ship by {promised}")
+        elif kind == "stale":
+            title = f"长时间无更新 · {number}" if zh else f"Stuck: {number}"
+            since = self._when(row["last_event_utc"])
+            lines.append(f"最后更新 {since}" if zh else f"no scan since {since}")
+        else:
+            title = f"{status_label(kind, self.settings.lang)} · {number}"
+            if kind == Status.READY_FOR_PICKUP and row["pickup_code"]:
+                lines.append(f"取件码 {row['pickup_code']}" if zh
+                             else f"pickup code {row['pickup_code']}")
+        if row["last_event_desc"] and kind != "overdue":
+            lines.append(" ".join(str(row["last_event_desc"]).split())[:200])
+        return title, "\n".join(lines)
+
+    def _when(self, value: str | None) -> str:
+        if not value:
+            return "?"
+        return self.settings.local(datetime.fromisoformat(value)).strftime("%m-%d %H:%M")
+
+    def deliver(self) -> DeliveryReport:
+        """Send what is pending, unless it is quiet time. Never raises for a channel."""
+        report = DeliveryReport()
+        pending = self.store.db.execute(
+            "SELECT d.notification_id, d.channel, d.attempts, n.payload FROM deliveries d"
+            " JOIN notifications n ON n.id = d.notification_id"
+            " WHERE d.delivered_at IS NULL AND n.created_at >= ? ORDER BY n.id, d.channel",
+            (iso(self.clock() - self.settings.retry),)).fetchall()
+        if pending and self.settings.in_quiet_hours(self.clock()):
+            report.deferred = len(pending)
+            return report
+        for row in pending:
+            name = str(row["channel"])
+            channel = self.settings.channels.get(name)
+            if channel is None or name in report.failed:
+                continue  # disabled since it was recorded, or already failed in this run
+            payload = json.loads(row["payload"]) | {"notification_id": row["notification_id"]}
+            message = Message(str(payload.get("message", "")), str(payload.get("text", "")),
+                              payload)
+            error = send_one(channel, message)
+            values: tuple[Any, ...]
+            if error is None:
+                sql = "delivered_at = ?, last_error = NULL"
+                values = (iso(self.clock()),)
+                report.delivered += 1
+            else:
+                report.failed[name] = error
+                sql = "last_error = ?"
+                values = (error,)
+            self.store.db.execute(
+                f"UPDATE deliveries SET {sql}, attempts = attempts + 1"  # noqa: S608
+                " WHERE notification_id = ? AND channel = ?",
+                (*values, row["notification_id"], name))
+        return report
+
+
+def after_sync(config: Config, store: Store, summary: SyncSummary, *,
+               clock: Callable[[], datetime] = utcnow) -> None:
+    """Record and deliver notifications for one sync run. Logs, never raises."""
+    try:
+        settings = Settings.from_config(config)
+        for problem in settings.problems:
+            log.warning("config: %s", problem)
+        notifier = Notifier(settings, store, clock=clock)
+        changes = list(summary.changes)
+        notifier.record(changes, first_seen={c.parcel_id for c in changes if not c.old_status})
+        notifier.record_conditions()
+        notifier.deliver()
+    except Exception:
+        log.exception("notifications failed (the sync itself was saved)")

@@ -258,7 +258,7 @@ def test_denied_authorization_is_a_clear_error(sandbox: Any) -> None:
     state = oauth.new_state()
     answer = httpx.get(provider.authorize_url(state), trust_env=False)
     assert answer.status_code == 302
-    with pytest.raises(AuthorizationNeeded) as info:
+    with pytest.raises(UsageError) as info:
         oauth.parse_redirect(answer.headers["location"], state)
     assert "refused in the browser" in str(info.value)
 

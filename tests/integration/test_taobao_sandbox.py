@@ -20,6 +20,7 @@ from parcelctl.errors import (
     ProviderChanged,
     RateLimited,
     TransientError,
+    UsageError,
 )
 from parcelctl.http import HttpClient, RetryPolicy
 from parcelctl.models import Status, TokenSet
@@ -241,7 +242,7 @@ def test_reused_code_and_denied_consent(sandbox: Any) -> None:
             answer = await client.get(provider.authorize_url(state))
         query = parse_qs(urlsplit(answer.headers["location"]).query)
         assert query["error"] == ["access_denied"]
-        with pytest.raises(AuthorizationNeeded):
+        with pytest.raises(UsageError):
             oauth.parse_redirect(answer.headers["location"], state)
 
     run(sandbox, scenario)

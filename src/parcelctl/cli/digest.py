@@ -1,10 +1,210 @@
-"""parcelctl digest (see the watch/notifications issue)."""
+"""parcelctl digest — what changed lately and what needs you; printed, or sent.
+
+Changes come from the summaries every ``sync`` and ``watch`` run stores in ``sync_runs``
+(every status change, not only the notified ones) plus the ``overdue``/``stale``
+notifications recorded in that window; the attention section is ``list --attention``
+grouped by reason. ``--send`` delivers it through every configured notification channel
+right away (an explicit request, so quiet hours do not apply) and stays silent on success
+when not on a terminal, so a daily cron line only mails problems. Exit codes: 0; 1 when
+every channel failed; 3 when some did.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-def main() -> None:
-    """Not available yet."""
-    from ..errors import UsageError
+import typer
 
-    raise UsageError("'digest' is not available in this version yet")
+if TYPE_CHECKING:
+    import sqlite3
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``12h``, ``1d``, ``1h30m``, ``2w`` -> timedelta (ValueError otherwise)."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ValueError(f"'{text}' is not a duration such as 30m, 12h, 1d or 1h30m")
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact))
+    if seconds <= 0:
+        raise ValueError(f"'{text}' is not a positive duration")
+    return timedelta(seconds=seconds)
+
+
+def changes_since(db: sqlite3.Connection, since: datetime) -> list[dict[str, Any]]:
+    """Status changes and overdue/stale conditions since ``since``, oldest first."""
+    from ..store import iso
+
+    found: list[dict[str, Any]] = []
+    for run in db.execute("SELECT started_at, summary FROM sync_runs WHERE started_at >= ?"
+                          " AND summary IS NOT NULL ORDER BY id", (iso(since),)):
+        try:
+            summary = json.loads(run["summary"])
+        except ValueError:
+            continue
+        for change in summary.get("changes") or []:
+            if isinstance(change, dict) and change.get("old_status") != change.get("status"):
+                found.append({"time": run["started_at"], "kind": "status_change",
+                              "number": change.get("tracking_number"),
+                              "carrier": change.get("carrier") or None,
+                              "old_status": change.get("old_status") or None,
+                              "status": change.get("status"),
+                              "pickup_code": change.get("pickup_code")})
+    for note in db.execute(
+            "SELECT n.kind, n.created_at, p.number, p.carrier, p.status, p.pickup_code"
+            " FROM notifications n JOIN parcels p ON p.id = n.parcel_id"
+            " WHERE n.kind IN ('overdue', 'stale') AND n.created_at >= ?", (iso(since),)):
+        found.append({"time": note["created_at"], "kind": note["kind"], "number": note["number"],
+                      "carrier": note["carrier"] or None, "old_status": None,
+                      "status": note["status"], "pickup_code": note["pickup_code"]})
+    for item in found:
+        row = db.execute("SELECT label, title, shop FROM parcels WHERE number = ?"
+                         " ORDER BY id LIMIT 1", (item["number"],)).fetchone()
+        item["title"] = (row["label"] or row["title"] or row["shop"]) if row else ""
+    found.sort(key=lambda item: str(item["time"]))
+    return found
+
+
+def attention_items(db: sqlite3.Connection, now: datetime, stale_days: float
+                    ) -> list[dict[str, Any]]:
+    """``list --attention`` with the reason for each: overdue, exception, pickup, stuck, error."""
+    from .. import views
+    from ..store import iso
+
+    rows, _ = views.list_parcels(db, attention=True, limit=None, stale_days=stale_days, now=now)
+    stale_before = iso(now - timedelta(days=stale_days))
+    items: list[dict[str, Any]] = []
+    for row in rows:
+        since = row["last_event_utc"]
+        if row["kind"] == "order" and row["status"] == "awaiting_shipment" \
+                and row["promised_ship_at"] and row["promised_ship_at"] < iso(now):
+            reason, since = "overdue", row["promised_ship_at"]
+        elif row["status"] == "exception":
+            reason = "exception"
+        elif row["status"] == "ready_for_pickup":
+            reason = "pickup"
+        elif since and since < stale_before and row["kind"] == "waybill":
+            reason = "stuck"
+        else:
+            reason = "error"
+        items.append({"reason": reason, "number": row["number"], "carrier": row["carrier"] or None,
+                      "status": row["status"], "title": row["label"] or row["title"] or row["shop"],
+                      "pickup_code": row["pickup_code"], "since": since,
+                      "waiting": _span(since, now) if since else None,
+                      "detail": row["last_error"] if reason == "error"
+                      else row["last_event_desc"]})
+    order = ("overdue", "exception", "pickup", "stuck", "error")
+    items.sort(key=lambda item: order.index(item["reason"]))
+    return items
+
+
+_REASONS = {"overdue": ("超时未发货", "overdue"), "exception": ("异常", "exception"),
+            "pickup": ("待取件", "pickup"), "stuck": ("无更新", "stuck"),
+            "error": ("出错", "error")}
+
+
+def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
+    from ..views import status_label
+    from .output import clip
+
+    zh = lang == "zh"
+    lines = [f"{'变化' if zh else 'Changes'} ({len(digest['changes'])})"]
+    for change in digest["changes"]:
+        if change["kind"] == "status_change":
+            old = status_label(change["old_status"], lang) if change["old_status"] else "new"
+            what = f"{old} -> {status_label(change['status'], lang)}"
+        else:
+            what = _REASONS["overdue" if change["kind"] == "overdue" else "stuck"][0 if zh else 1]
+        if change["status"] == "ready_for_pickup" and change["pickup_code"]:
+            what += f" 取件码 {change['pickup_code']}"
+        lines.append(f"  {change['number']}  {what}  {clip(change['title'], 30)}".rstrip())
+    lines.append(f"{'需要处理' if zh else 'Needs attention'} ({len(digest['attention'])})")
+    for item in digest["attention"]:
+        text = f"  {_REASONS[item['reason']][0 if zh else 1]}  {item['number']}"
+        if item["reason"] == "pickup" and item["pickup_code"]:
+            text += f"  取件码 {item['pickup_code']}"
+        if item["waiting"]:
+            text += f"  {'已' if zh else 'for '}{item['waiting']}"
+        detail = item["title"] or item["detail"]
+        lines.append(f"{text}  {clip(detail, 40)}".rstrip())
+    return lines
+
+
+def _span(since: str, now: datetime) -> str:
+    try:
+        seconds = max(0.0, (now - datetime.fromisoformat(since)).total_seconds())
+    except ValueError:
+        return ""
+    days, rest = divmod(int(seconds), 86400)
+    return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
+
+
+def main(
+    since: str = typer.Option("1d", "--since", help="Look back this far: 30m, 12h, 1d, 1w."),
+    send: bool = typer.Option(False, "--send", help="Deliver through the notification "
+                              "channels (notify.*) instead of only printing."),
+    json_out: bool = typer.Option(False, "--json", help="Print the digest as JSON."),
+) -> None:
+    """Summary of recent changes and of what needs attention."""
+    from ..errors import ExitCode, UsageError
+    from ..models import utcnow
+    from ..store import iso
+    from .common import language, load_config, open_store, store_exists
+    from .output import error, info, is_terminal, print_json
+
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    config = load_config()
+    lang = language(config)
+    now = utcnow()
+    start = now - min(window, timedelta(days=3660))
+    digest: dict[str, Any] = {"type": "digest", "since": iso(start), "until": iso(now),
+                              "changes": [], "attention": []}
+    if store_exists(config):
+        with open_store(config) as store:
+            stale_days = float(config.get("polling.stale_days") or 7)
+            digest["changes"] = changes_since(store.db, start)
+            digest["attention"] = attention_items(store.db, now, stale_days)
+    lines = render_lines(digest, lang)
+    if not send:
+        if json_out:
+            print_json(digest)
+        else:
+            for line in lines:
+                info(line, style="bold" if not line.startswith(" ") else "")
+        return
+    from ..notify import Message, Settings, send_one
+
+    settings = Settings.from_config(config)
+    if not settings.channels:
+        raise UsageError("no notification channel is configured",
+                         hint="e.g. parcelctl config set notify.webhook.url https://…")
+    if not digest["changes"] and not digest["attention"]:
+        if json_out:
+            print_json(digest | {"sent": {}})
+        elif is_terminal():
+            info("nothing to report — not sent")
+        return
+    title = (f"parcelctl: {len(digest['changes'])} 个变化, {len(digest['attention'])} 件需要处理"
+             if lang == "zh" else f"parcelctl: {len(digest['changes'])} changes, "
+             f"{len(digest['attention'])} need attention")
+    message = Message(title, "\n".join(lines), digest | {"message": title,
+                                                          "text": "\n".join(lines)})
+    results = {name: send_one(channel, message) for name, channel in settings.channels.items()}
+    failed = {name: err for name, err in results.items() if err}
+    if json_out:
+        print_json(digest | {"sent": {name: err or "ok" for name, err in results.items()}})
+    for name, err in failed.items():
+        error(f"{name}: {err}")
+    if not json_out and is_terminal() and len(failed) < len(results):
+        info(f"digest sent via {', '.join(n for n in results if n not in failed)}")
+    if failed:
+        raise typer.Exit(int(ExitCode.ERROR if len(failed) == len(results)
+                             else ExitCode.PARTIAL))

@@ -89,12 +89,14 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
                   clock: Callable[[], datetime]) -> Outcome:
     """Sync what is due, under the sync lock taken without waiting."""
     import asyncio
+    import logging
 
     from ..errors import ParcelctlError
+    from ..http import redact
     from ..lock import SyncLock
     from ..notify import after_sync
     from ..store import iso
-    from ..sync import Syncer
+    from ..sync import Syncer, SyncSummary
 
     lock = SyncLock(config.paths.lock_file, wait=False)
     if not lock.acquire():
@@ -106,6 +108,9 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
         accounts = [a for a in store.accounts() if a["health"] != "reauth"
                     and (a["last_sync_at"] is None or a["last_sync_at"] < stale)]
         if not due and not accounts:
+            # Nothing to fetch; still deliver what waits (quiet hours over, a channel back)
+            # and notice orders that just became overdue. Under the lock, like sync.
+            after_sync(config, store, SyncSummary())
             return Outcome()
         run_id = store.start_run()
         summary = asyncio.run(Syncer(config, store, clock=clock).run(
@@ -117,6 +122,10 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
                        exit_code=summary.exit_code)
     except ParcelctlError as exc:
         return Outcome(ran=True, errors=[exc.render()], exit_code=int(exc.exit_code))
+    except Exception as exc:  # a long-running watcher reports, backs off and carries on
+        logging.getLogger("parcelctl.watch").exception("watch round failed")
+        return Outcome(ran=True, errors=[redact(f"unexpected error: {type(exc).__name__}: "
+                                                f"{exc}")], exit_code=1)
     finally:
         lock.release()
 
@@ -125,9 +134,8 @@ class View:
     """What the Live display renders; its refresh thread calls ``__rich__`` on its own, so
     the clock and spinner move while the main thread is busy syncing."""
 
-    def __init__(self, lang: str, interval: float) -> None:
+    def __init__(self, lang: str) -> None:
         self.lang = lang
-        self.interval = interval
         self.rows: list[Any] = []
         self.total = 0
         self.highlight: dict[int, float] = {}  # parcel id -> when the change was seen
@@ -151,6 +159,9 @@ class View:
         parts: list[RenderableType] = [parcel_table(
             self.rows, lang=self.lang, carrier_label=carriers.carrier_label, highlight=marked,
             title=f"parcelctl watch — {self.total} active")]
+        if not self.rows:
+            parts.append(Text("  no active parcels — add one with 'parcelctl add NUMBER'",
+                              style="dim"))
         parts += [Text(f"  {line}", style="dim", no_wrap=True, overflow="ellipsis")
                   for line in self.recent[-5:]]
         status = Text()
@@ -193,7 +204,7 @@ def main(
         account_minutes = 30.0
     limit = rounds if rounds is not None else (1 if once else None)
     live_mode = is_terminal()
-    view = View(lang, interval)
+    view = View(lang)
     live = None
     done = 0
     failures = 0
@@ -224,10 +235,12 @@ def main(
                 changes, touched = diff(before, after)
                 before = after
                 seen_at = time.monotonic()
+                view.highlight = {pid: at for pid, at in view.highlight.items()
+                                  if seen_at - at < HIGHLIGHT_SECONDS}
                 view.highlight.update(dict.fromkeys(touched, seen_at))
                 lines = [change_line(old, new, lang) for old, new in changes]
                 stamp = datetime.now().astimezone().strftime("%H:%M")
-                view.recent += [f"{stamp} {line}" for line in lines]
+                view.recent = (view.recent + [f"{stamp} {line}" for line in lines])[-20:]
                 view.errors = outcome.errors
                 failures = failures + 1 if outcome.errors else 0
                 delay = interval if not failures else min(interval * 2 ** failures,
