@@ -43,7 +43,8 @@ class Policy:
         if not isinstance(table, Mapping):
             return policy
         for key, value in table.items():
-            if key in DEFAULT_MINUTES and isinstance(value, int | float) and value > 0:
+            if (key in DEFAULT_MINUTES and isinstance(value, int | float)
+                    and not isinstance(value, bool) and value > 0):
                 policy.minutes[key] = int(value)
         for key in ("stale_days", "stale_minutes", "jitter", "min_minutes"):
             value = table.get(key)

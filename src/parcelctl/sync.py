@@ -182,11 +182,21 @@ class Syncer:
         try:
             provider, http = make_provider(self.config, name)
             tracker = as_tracking(provider)
-            min_minutes = int(tracker.settings.get("min_interval_minutes")
-                              or tracker.min_interval_minutes)
+            configured = tracker.settings.get("min_interval_minutes")
+            min_minutes = int(configured if isinstance(configured, int | float)
+                              and not isinstance(configured, bool)
+                              else tracker.min_interval_minutes)
+            # Even --force never asks about a number sooner than the provider allows
+            # (Kuaidi100 locks numbers queried more often than every 30 minutes).
+            floor = timedelta(minutes=max(min_minutes, self.policy.min_minutes))
+            started = self.clock()
             ready: list[tuple[Any, TrackRequest]] = []
             refused: dict[int, str] = {}
             for row in rows:
+                checked = row["checked_at"]
+                if checked and started - datetime.fromisoformat(checked) < floor:
+                    unit.items -= 1
+                    continue
                 request = TrackRequest(str(row["number"]), str(row["carrier"]),
                                        row["phone"] or None)
                 try:

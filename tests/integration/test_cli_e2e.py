@@ -68,7 +68,14 @@ def test_resync_adds_no_duplicates_and_delivered_is_not_requeried(tracked: Any,
         result = cli("sync", "--force")
         assert result.returncode == 0, result.stderr
     assert _queries(tracked, "YT6247854916511") == first  # delivered: never asked again
-    assert _queries(tracked, "3950055201640") == 3  # active + --force: asked each time
+    # Active, but just checked: even --force waits for Kuaidi100's 30-minute minimum.
+    assert _queries(tracked, "3950055201640") == 1
+    assert cli("config", "set", "providers.kuaidi100.min_interval_minutes", "0").returncode == 0
+    assert cli("config", "set", "polling.min_minutes", "0").returncode == 0
+    for _ in range(2):
+        assert cli("sync", "--force").returncode == 0
+    assert _queries(tracked, "3950055201640") == 3  # no floor configured: asked each time
+    assert _queries(tracked, "YT6247854916511") == first
     events_after = db.execute("SELECT count(*) FROM events").fetchone()[0]
     assert events_after == events_before
 
@@ -204,6 +211,8 @@ def test_corrupt_db(parcelctl_home: Path, tracked: Any) -> None:
 def test_garbage_from_server_keeps_store(tracked: Any) -> None:
     assert cli("add", "3950055201640", "--carrier", "yunda").returncode == 0
     before = as_json(cli("show", "3950055201640", "--json"))
+    assert cli("config", "set", "polling.min_minutes", "0").returncode == 0
+    assert cli("config", "set", "providers.kuaidi100.min_interval_minutes", "0").returncode == 0
     control(tracked, "faults", {"service": "kuaidi100", "kind": "html200"})
     result = cli("sync", "--force")
     err = assert_one_line_error(result, code=1)

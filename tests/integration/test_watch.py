@@ -73,6 +73,10 @@ def world(sandbox: Any, parcelctl_home: Path, capsys: pytest.CaptureFixture[str]
     for key, value in sandbox.sandbox.credentials()["kuaidi100"].items():
         config_set(f"providers.kuaidi100.{key}", str(value))
     config_set("providers.tracking.default", "kuaidi100")
+    # Simulated days pass on the sandbox clock, not on ours: lift the real-time floors so
+    # `sync --force` / make_due() reach the server (the floors have their own tests).
+    config_set("polling.min_minutes", "0")
+    config_set("providers.kuaidi100.min_interval_minutes", "0")
     notes = parcelctl_home / "notes.jsonl"
     config_set("notify.command.run", f"cat >> {notes}")
     added = cli("add", "-", "--phone", "1234", input=PARCELS)
