@@ -27,6 +27,23 @@ def parcelctl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def _reset_parcelctl_logging() -> Iterator[None]:
+    """Tests that run the CLI in-process configure the "parcelctl" logger; undo it so
+    later tests' caplog still sees warnings."""
+    import logging
+
+    yield
+    logger = logging.getLogger("parcelctl")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
+    if hasattr(logger, "_parcelctl_configured"):
+        delattr(logger, "_parcelctl_configured")
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
     """A fresh sandbox served on 127.0.0.1 (a new one per test: counters start at zero)."""
