@@ -27,6 +27,7 @@ default: the system's), ``notify.backlog_hours`` (24), ``notify.retry_hours`` (2
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -250,7 +251,11 @@ class Notifier:
 
     def _insert(self, row: sqlite3.Row, kind: str, key: str, old_status: str) -> int | None:
         payload = self.payload(row, kind, old_status)
-        with self.store.transaction() as db:
+        # Inside a sync's own transaction (see ``recorder``) the notification commits or rolls
+        # back together with the change it announces: a crash cannot lose one.
+        context = (contextlib.nullcontext(self.store.db) if self.store.db.in_transaction
+                   else self.store.transaction())
+        with context as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO notifications (parcel_id, kind, dedupe_key, payload,"
                 " created_at) VALUES (?,?,?,?,?)",
@@ -341,6 +346,22 @@ class Notifier:
                 " WHERE notification_id = ? AND channel = ?",
                 (*values, row["notification_id"], name))
         return report
+
+
+def recorder(config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow
+             ) -> Callable[[list[Change]], None]:
+    """A ``Syncer`` hook that records notifications inside each unit's transaction."""
+    settings = Settings.from_config(config)
+    notifier = Notifier(settings, store, clock=clock)
+
+    def record(changes: list[Change]) -> None:
+        try:
+            notifier.record(changes, first_seen={c.parcel_id for c in changes
+                                                 if not c.old_status})
+        except Exception:  # a notification problem must never cost the sync its data
+            log.exception("recording notifications failed")
+
+    return record
 
 
 def after_sync(config: Config, store: Store, summary: SyncSummary, *,

@@ -91,8 +91,9 @@ class SyncSummary:
 
 class Syncer:
     def __init__(self, config: Config, store: Store, *, policy: Policy | None = None,
-                 clock: Callable[[], datetime] = utcnow, progress: Progress | None = None
-                 ) -> None:
+                 clock: Callable[[], datetime] = utcnow, progress: Progress | None = None,
+                 on_changes: Callable[[list[Change]], None] | None = None) -> None:
+        self.on_changes = on_changes  # called inside each unit's transaction
         self.config = config
         self.store = store
         self.policy = policy or Policy.from_config(config.get("polling"))
@@ -151,11 +152,15 @@ class Syncer:
             orders = await platform.list_orders(session)
             tracker = tracking_provider_name(self.config)
             with self.store.transaction():
+                found: list[Change] = []
                 for order in orders:
                     for change in self.store.upsert_order(order, tracker):
                         if change.status_changed:
-                            summary.changes.append(change)
+                            found.append(change)
                             unit.changed += 1
+                if self.on_changes and found:
+                    self.on_changes(found)
+                summary.changes.extend(found)
                 self.store.upsert_account(
                     provider_name, account, last_sync_at=iso(self.clock()),
                     sync_since=iso(started - timedelta(minutes=5)), health="ok",
@@ -219,6 +224,7 @@ class Syncer:
 
             answers = await asyncio.gather(*(one(b) for b in batches))
             now = self.clock()
+            before = len(summary.changes)
             with self.store.transaction():
                 for batch, results in zip(batches, answers, strict=True):
                     by_number = {r.number: r for r in results}
@@ -230,6 +236,8 @@ class Syncer:
                 for pid, message in refused.items():
                     unit.item_errors[str(self.store.get(pid)["number"])] = message
                     self.store.set_error(pid, message, None)
+                if self.on_changes and len(summary.changes) > before:
+                    self.on_changes(summary.changes[before:])
         except ParcelctlError as exc:
             self._fail(unit, exc)
         finally:

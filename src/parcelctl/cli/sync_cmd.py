@@ -45,7 +45,9 @@ def main(
                 bar.update(tasks[name], completed=done)
 
             bar.start()
-        syncer = Syncer(config, store, progress=progress)
+        from ..notify import recorder
+
+        syncer = Syncer(config, store, progress=progress, on_changes=recorder(config, store))
         run_id = store.start_run()
         try:
             summary = run(syncer.run(providers=provider or None, force=force))
