@@ -11,12 +11,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +87,8 @@ def _chmod(path: Path, mode: int) -> None:
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write via a temp file in the same directory, fsync, rename: never a half file."""
+    import tempfile  # json and tempfile are imported where used: list and show need neither
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -274,6 +275,8 @@ class FileSecretStore(SecretStore):
         self.path = path
 
     def _read(self) -> dict[str, str]:
+        import json
+
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -289,23 +292,42 @@ class FileSecretStore(SecretStore):
         return {str(k): str(v) for k, v in data.items()}
 
     def _write(self, data: dict[str, str]) -> None:
+        import json
+
         atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True).encode(), 0o600)
 
     def get(self, key: str) -> str | None:
         return self._read().get(key)
 
     def set(self, key: str, value: str) -> None:
-        data = self._read()
-        data[key] = value
-        self._write(data)
+        with self._writer():
+            data = self._read()
+            data[key] = value
+            self._write(data)
 
     def delete(self, key: str) -> bool:
-        data = self._read()
-        if key in data:
-            del data[key]
-            self._write(data)
-            return True
+        with self._writer():
+            data = self._read()
+            if key in data:
+                del data[key]
+                self._write(data)
+                return True
         return False
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """Writers take turns (read-modify-write): ``sync`` saving rotated tokens while
+        ``link`` or ``config set`` stores another secret must not drop either write."""
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, or the process dies
+            yield
+        finally:
+            os.close(fd)
 
     def names(self) -> list[str]:
         return sorted(self._read())

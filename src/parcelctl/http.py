@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,12 +30,49 @@ from .errors import ProviderChanged, RateLimited, TransientError
 
 log = logging.getLogger("parcelctl.http")
 
+
+def _remember_missing_sniffio() -> None:
+    """httpcore runs ``import sniffio`` on every lock it sets up (several per request); when
+    sniffio is not installed, every one of those failed imports searches sys.path again,
+    which made a thousand-request sync spend seconds in the import system. Recording the
+    miss once makes the next imports fail at once, exactly as before (ImportError)."""
+    import importlib.util
+    import sys
+
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_remember_missing_sniffio()
+
+_TLS: Any = None
+
+
+def _tls_context() -> Any:
+    """One verified TLS context per process, shared by every provider's client.
+
+    Building one loads the whole CA bundle (~50 ms of CPU), and each provider of each sync
+    built its own. Same settings as httpx's default (``verify=True``, honouring
+    SSL_CERT_FILE/SSL_CERT_DIR); an httpx without ``create_ssl_context`` keeps its default.
+    """
+    global _TLS
+    if _TLS is None:
+        create = getattr(httpx, "create_ssl_context", None)
+        _TLS = create(trust_env=True) if create is not None else True
+    return _TLS
+
 USER_AGENT = f"parcelctl/{__version__} (+https://github.com/parcelctl/parcelctl)"
 
 _SECRETS: set[str] = set()
 _SECRET_PARAM = re.compile(
     r"(?i)((?:access_token|refresh_token|app_secret|sign|key|token|17token|secret|code|session)"
     r"=)[^&\s\"']+"
+)
+#: The same as JSON string members: a cut-off token answer quoted in an error message must
+#: not show the new token (it is not registered yet: it never parsed).
+_SECRET_MEMBER = re.compile(
+    r"(?i)(\"(?:access_token|refresh_token|app_secret|sign_secret|secret|token|session|key)"
+    r"\"\s*:\s*\")[^\"]*"
 )
 
 
@@ -48,7 +86,7 @@ def redact(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "***")
-    return _SECRET_PARAM.sub(r"\1***", text)
+    return _SECRET_MEMBER.sub(r"\1***", _SECRET_PARAM.sub(r"\1***", text))
 
 
 class RedactingFilter(logging.Filter):
@@ -71,12 +109,41 @@ class RetryPolicy:
 class RateLimiter:
     """At most ``rate`` requests per second, spaced evenly, shared across coroutines."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(self, rate: float | None, *, memory: Path | None = None,
+                 name: str = "") -> None:
         # 5% margin: the server counts by arrival time, and network jitter must not push a
         # request into the previous second.
         self.interval = 1.05 / rate if rate and rate > 0 else 0.0
         self._next = 0.0
         self._lock = asyncio.Lock()
+        # The service counts requests per second across processes: `add` right after a cron
+        # `sync` must keep the spacing the last process left off with (``memory`` file).
+        self._memory = memory if self.interval else None
+        self._name = name
+        if self._memory is not None:
+            self._next = time.monotonic() + _recall(self._memory, name)
+
+    def remember(self) -> None:
+        """Leave the time of this provider's next allowed request for the next process."""
+        if self._memory is None:
+            return
+        wait = min(self._next - time.monotonic(), self.interval)  # spacing, not penalties
+        if wait <= 0:
+            return
+        import json
+
+        from .config import atomic_write
+
+        try:
+            data = json.loads(self._memory.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        data[self._name] = time.time() + wait
+        try:
+            atomic_write(self._memory, json.dumps(data).encode())
+        except OSError:
+            log.debug("cannot write %s", self._memory)  # a hint, not worth failing over
 
     async def acquire(self) -> None:
         if not self.interval:
@@ -93,6 +160,17 @@ class RateLimiter:
         self._next = max(self._next, time.monotonic() + seconds)
 
 
+def _recall(memory: Path, name: str) -> float:
+    """Seconds to wait before the first request: what the previous process left."""
+    import json
+
+    try:
+        until = json.loads(memory.read_text(encoding="utf-8")).get(name, 0)
+        return max(0.0, float(until) - time.time())
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
 class HttpClient:
     """An ``httpx.AsyncClient`` bound to one provider's politeness rules."""
 
@@ -105,9 +183,10 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
+        rate_memory: Path | None = None,
     ) -> None:
         self.provider = provider
-        self.limiter = RateLimiter(rate)
+        self.limiter = RateLimiter(rate, memory=rate_memory, name=provider)
         self.retry = retry or RetryPolicy()
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.requests_sent = 0
@@ -116,12 +195,17 @@ class HttpClient:
             headers={"User-Agent": USER_AGENT},
             transport=transport,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(1, concurrency), max_keepalive_connections=8),
+            verify=_tls_context() if transport is None else True,
+            # Keep every connection the concurrency allows: closing the ones above 8 after each
+            # request meant a new TCP (and TLS) handshake per request for wide providers.
+            limits=httpx.Limits(max_connections=max(1, concurrency),
+                                max_keepalive_connections=max(1, concurrency)),
             trust_env=True,
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        self.limiter.remember()
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -222,10 +306,30 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+#: A JSON escape of a UTF-16 surrogate; only lone ones survive decoding (pairs are joined).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
+
+
 def json_body(response: httpx.Response, provider: str) -> Any:
     """Decode JSON or raise ProviderChanged (HTML error pages, truncated bodies...)."""
     try:
-        return response.json()
+        data = response.json()
+        # "\ud800" is valid JSON but decodes to a string that cannot be encoded: SQLite,
+        # hashing and the terminal would fail on it later. It becomes U+FFFD here.
+        if _SURROGATE_ESCAPE.search(response.content):
+            data = _scrub(data)
+        return data
     except ValueError:
         snippet = response.text[:60].replace("\n", " ")
         raise ProviderChanged(

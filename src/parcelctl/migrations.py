@@ -111,4 +111,17 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_pending ON deliveries (delivered_at) WHERE delivered_at IS NULL;
 """),
+    ("list order indexes", """
+-- The lists sort by (updated_at DESC, id DESC). With id in the index too, SQLite reads a
+-- page straight off the index (LIMIT 50 touches 50 rows) instead of sorting every row that
+-- shares an updated_at second; the old two-column indexes become redundant.
+CREATE INDEX parcels_active_order ON parcels (active, updated_at DESC, id DESC);
+DROP INDEX IF EXISTS parcels_active_updated;
+CREATE INDEX parcels_order ON parcels (updated_at DESC, id DESC);
+DROP INDEX IF EXISTS parcels_updated;
+CREATE INDEX parcels_status_order ON parcels (status, updated_at DESC, id DESC);
+DROP INDEX IF EXISTS parcels_status;
+-- `show ORDER_ID` looks parcels up by order id alone.
+CREATE INDEX sources_order ON sources (order_id);
+"""),
 ]

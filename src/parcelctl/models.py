@@ -5,7 +5,6 @@ Providers produce these from remote payloads; nothing here knows a protocol.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
@@ -73,6 +72,8 @@ class TrackingEvent:
     @property
     def key(self) -> str:
         """Stable de-duplication key: same instant + same text = same event."""
+        import hashlib  # here: list and show load this module but never compute keys
+
         utc = self.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
         digest = hashlib.sha1(  # noqa: S324 - identity, not security
             f"{utc}\x1f{self.description.strip()}\x1f{self.location.strip()}".encode()

@@ -40,6 +40,7 @@ def make_provider(config: Config, name: str, *, require_configured: bool = True
         rate=float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else None,
         timeout=float(config.get("http.timeout") or 20.0),
         concurrency=int(settings.get("concurrency") or cls.concurrency),
+        rate_memory=config.paths.state_dir / "ratelimits.json",
     )
     return cls(settings, http), http
 

@@ -6,7 +6,6 @@ The store never holds secrets: tokens and keys live in the secret store (config.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -419,6 +418,8 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, exit_code: int, summary: dict[str, Any]) -> None:
+        import json  # here: list and show open the store but never write runs
+
         self.db.execute("UPDATE sync_runs SET finished_at=?, exit_code=?, summary=? WHERE id=?",
                         (now_iso(), exit_code, json.dumps(summary, ensure_ascii=False), run_id))
 

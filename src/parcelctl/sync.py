@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import Config
 from .errors import AuthorizationNeeded, ExitCode, ParcelctlError
@@ -34,6 +34,7 @@ from .services import (
 from .store import Change, Store, iso
 
 log = logging.getLogger("parcelctl.sync")
+T = TypeVar("T")
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
@@ -213,16 +214,24 @@ class Syncer:
             size = max(1, tracker.batch_size)  # providers split further by their own settings
             batches = [ready[i:i + size] for i in range(0, len(ready), size)]
             done = 0
+            # At most `concurrency` batches at a time, waits between retries included: the
+            # HTTP client only bounds requests in flight, and under an outage every batch
+            # would otherwise start its own round of retries.
+            slots = asyncio.Semaphore(max(1, int(tracker.settings.get("concurrency")
+                                                 or tracker.concurrency)))
 
             async def one(batch: list[tuple[Any, TrackRequest]]) -> list[TrackResult]:
                 nonlocal done
-                results = await tracker.track([req for _, req in batch])
+                async with slots:
+                    results = await tracker.track([req for _, req in batch])
                 done += len(batch)
                 if self.progress:
                     self.progress(name, done, len(ready))
                 return results
 
-            answers = await asyncio.gather(*(one(b) for b in batches))
+            # The first whole-call failure fails the provider: stop the other batches instead
+            # of letting each one retry against a service that is down.
+            answers = await _gather_or_cancel([one(b) for b in batches])
             now = self.clock()
             before = len(summary.changes)
             with self.store.transaction():
@@ -230,10 +239,12 @@ class Syncer:
                     by_number = {r.number: r for r in results}
                     for row, request in batch:
                         result = by_number.get(request.number)
-                        if result is None:
+                        if result is None or self._vanished(int(row["id"])):
                             continue
                         self._apply(row, result, now, min_minutes, unit, summary)
                 for pid, message in refused.items():
+                    if self._vanished(pid):
+                        continue
                     unit.item_errors[str(self.store.get(pid)["number"])] = message
                     self.store.set_error(pid, message, None)
                 if self.on_changes and len(summary.changes) > before:
@@ -262,12 +273,30 @@ class Syncer:
             unit.changed += 1
             summary.changes.append(change)
 
+    def _vanished(self, pid: int) -> bool:
+        """``parcelctl rm`` may delete a parcel while its request is in flight: skip it,
+        rather than failing (and rolling back) the whole provider's results."""
+        return self.store.db.execute("SELECT 1 FROM parcels WHERE id=?",
+                                     (pid,)).fetchone() is None
+
     @staticmethod
     def _fail(unit: UnitResult, exc: ParcelctlError) -> None:
         unit.ok = False
         unit.error = str(exc)
         unit.exit_code = int(exc.exit_code)
         log.warning("%s failed: %s", unit.name, exc)
+
+
+async def _gather_or_cancel(jobs: list[Awaitable[T]]) -> list[T]:
+    """Like ``gather``, but on the first failure the other jobs are cancelled (and awaited)."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _pickup_code(result: TrackResult) -> str | None:

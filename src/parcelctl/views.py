@@ -5,9 +5,8 @@ Imported by ``list`` and ``show``: stdlib + store only, so those commands start 
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,16 +59,26 @@ def sources_for(db: sqlite3.Connection, ids: list[int]) -> dict[int, list[dict[s
     return found
 
 
+#: status -> (Chinese label, English label); a dict lookup instead of an enum call per row.
+_LABELS = {s.value: (s.label_zh, s.label_en) for s in Status}
+
+
 def status_label(status: str, lang: str = "zh") -> str:
-    try:
-        value = Status(status)
-    except ValueError:
+    labels = _LABELS.get(status)
+    if labels is None:
         return status
-    return value.label_zh if lang == "zh" else value.label_en
+    return labels[0] if lang == "zh" else labels[1]
 
 
-def parcel_json(row: sqlite3.Row, sources: list[dict[str, str]], lang: str = "zh"
-                ) -> dict[str, Any]:
+#: The parcel columns :func:`parcel_json` reads (``list --all --json`` selects only these).
+JSON_COLUMNS = ("number", "kind", "carrier", "status", "title", "label", "updated_at",
+                "pickup_code", "archived", "tracking_provider", "next_check_at", "last_error",
+                "last_event_time", "last_event_desc", "last_event_loc", "shop", "quantity",
+                "price_cents", "order_time", "promised_ship_at")
+
+
+def parcel_json(row: sqlite3.Row | Mapping[str, Any], sources: list[dict[str, str]],
+                lang: str = "zh") -> dict[str, Any]:
     last_event = None
     if row["last_event_time"]:
         last_event = {"time": row["last_event_time"], "description": row["last_event_desc"],
@@ -114,6 +123,8 @@ def iter_json(db: sqlite3.Connection, rows: list[sqlite3.Row], lang: str = "zh"
 def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
                     attention: bool, lang: str = "zh", stale_days: float = 7.0) -> int:
     """``list --all --json`` for any size: rows streamed in pages, never all in memory."""
+    import json  # here, not at the top: the table view never needs it
+
     now = datetime.now(UTC)
     where = []
     args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
@@ -124,25 +135,45 @@ def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
         where.append(ATTENTION_SQL)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     # Sources aggregated by SQLite itself: one pass, no per-row query.
-    sql = ("SELECT p.*, (SELECT json_group_array(json_object('provider', s.provider,"  # noqa: S608
+    columns = ", ".join(f"p.{name}" for name in JSON_COLUMNS)  # fewer values to convert
+    sql = (f"SELECT {columns}, (SELECT json_group_array(json_object('provider', s.provider,"  # noqa: S608
            " 'account', s.account, 'order_id', s.order_id)) FROM sources s"
            f" WHERE s.parcel_id = p.id) AS src FROM parcels p{clause}"
            " ORDER BY p.updated_at DESC, p.id DESC")
     write("[")
     count = 0
-    cursor = db.execute(sql, args)
+    encode = _dumps()
+    decode = json.JSONDecoder().raw_decode  # SQLite's own JSON: no surrounding whitespace
+    cursor = db.cursor()
+    cursor.row_factory = None  # plain tuples + one name lookup: sqlite3.Row is slow per key
+    cursor.execute(sql, args)
+    names = [column[0] for column in cursor.description]
     while True:
         batch = cursor.fetchmany(2000)
         if not batch:
             break
         parts = []
-        for row in batch:
-            parts.append(json.dumps(parcel_json(row, json.loads(row["src"] or "[]"), lang),
-                                    ensure_ascii=False))
+        for values in batch:
+            row = dict(zip(names, values, strict=True))
+            parts.append(encode(parcel_json(row, decode(row["src"] or "[]")[0], lang)))
         write(("," if count else "") + "\n" + ",\n".join(parts))
         count += len(batch)
     write("\n]\n")
     return count
+
+
+def _dumps() -> Callable[[Any], str]:
+    """``json.dumps(obj, ensure_ascii=False)``, same bytes, with the C encoder built once
+    instead of once per parcel (a third of the time of a 100,000-parcel dump)."""
+    import json
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C accelerator
+        return lambda obj: json.dumps(obj, ensure_ascii=False)
+    fast = make(None, json.JSONEncoder(ensure_ascii=False).default, encoder.encode_basestring,
+                None, ": ", ", ", False, False, True)
+    return lambda obj: "".join(fast(obj, 0))
 
 
 def find_parcel(db: sqlite3.Connection, ref: str) -> list[sqlite3.Row]:

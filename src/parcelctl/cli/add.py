@@ -77,9 +77,13 @@ def main(
         ids = {pid for pid, _ in added}
         summary = None
         if not no_track:
+            from ..lock import SyncLock
             from ..sync import Syncer
 
-            summary = run(Syncer(config, store).run(only_ids=ids))
+            # Tracking is a small sync: it queues behind a running one, so that two processes
+            # never talk to one provider at once (its rate limit holds per process).
+            with SyncLock(config.paths.lock_file):
+                summary = run(Syncer(config, store).run(only_ids=ids))
         _report(store, ids, json_out, summary)
         if summary is not None and summary.exit_code:
             raise typer.Exit(summary.exit_code)

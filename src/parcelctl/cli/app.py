@@ -13,22 +13,9 @@ import sys
 
 import typer
 
-from . import (
-    accounts_cmd,
-    add,
-    archive,
-    config_cmd,
-    cron,
-    demo,
-    digest,
-    link,
-    list_cmd,
-    providers_cmd,
-    sandbox_cmd,
-    show,
-    sync_cmd,
-    watch,
-)
+from . import fastparams
+
+fastparams.install()
 
 try:  # typer >= 0.29 vendors click; older releases use click itself
     from typer import TyperException as CLICK_ERROR
@@ -37,33 +24,73 @@ except ImportError:  # pragma: no cover - depends on the installed typer
         ClickException as CLICK_ERROR,
     )
 
-app = typer.Typer(
-    name="parcelctl",
-    help="Track parcels from Kuaishou, Taobao, Douyin and any carrier — in the terminal and "
-    "from cron.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+#: command name -> (module in parcelctl.cli, attribute): a function, or a Typer sub-app.
+#: Modules are imported when their command is built, so ``parcelctl list`` never loads
+#: (or inspects the signatures of) sync, watch, cron and the rest.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add": ("add", "main"),
+    "sync": ("sync_cmd", "main"),
+    "list": ("list_cmd", "main"),
+    "show": ("show", "main"),
+    "archive": ("archive", "archive"),
+    "rm": ("archive", "remove"),
+    "link": ("link", "link"),
+    "unlink": ("link", "unlink"),
+    "accounts": ("accounts_cmd", "main"),
+    "watch": ("watch", "main"),
+    "digest": ("digest", "main"),
+    "cron": ("cron", "app"),
+    "config": ("config_cmd", "app"),
+    "providers": ("providers_cmd", "main"),
+    "sandbox": ("sandbox_cmd", "app"),
+    "demo": ("demo", "main"),
+}
 
-app.command("add")(add.main)
-app.command("sync")(sync_cmd.main)
-app.command("list")(list_cmd.main)
-app.command("show")(show.main)
-app.command("archive")(archive.archive)
-app.command("rm")(archive.remove)
-app.command("link")(link.link)
-app.command("unlink")(link.unlink)
-app.command("accounts")(accounts_cmd.main)
-app.command("watch")(watch.main)
-app.command("digest")(digest.main)
-app.add_typer(cron.app, name="cron")
-app.add_typer(config_cmd.app, name="config")
-app.command("providers")(providers_cmd.main)
-app.add_typer(sandbox_cmd.app, name="sandbox")
-app.command("demo")(demo.main)
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The root command with every subcommand, or with just ``only`` (what ``main`` runs)."""
+    import importlib
+
+    root = typer.Typer(
+        name="parcelctl",
+        help="Track parcels from Kuaishou, Taobao, Douyin and any carrier — in the terminal "
+        "and from cron.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    root.callback()(_root)
+    for name, (module, attribute) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+        if isinstance(target, typer.Typer):
+            root.add_typer(target, name=name)
+        else:
+            root.command(name)(target)
+    return root
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the complete command tree, built on first use (demo, tests, plugins)."""
+    if name == "app":
+        full = build_app()
+        globals()["app"] = full
+        return full
+    raise AttributeError(name)
+
+
+def _command_of(args: list[str]) -> str | None:
+    """The subcommand named on the command line, when nothing before it needs the root."""
+    for arg in args:
+        if arg == "--debug":
+            continue
+        if arg.startswith("-"):
+            return None  # --help, --version, or something for Typer to reject
+        return arg if arg in COMMANDS else None
+    return None
 
 
 def _version_callback(value: bool) -> None:
@@ -74,7 +101,6 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show debug logs and tracebacks "
                                "(secrets redacted). Also PARCELCTL_DEBUG=1."),
@@ -90,15 +116,23 @@ def _debug_enabled(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("PARCELCTL_DEBUG", "") not in ("", "0")
 
 
-def _setup_logging(debug: bool) -> None:
-    from ..http import RedactingFilter
+class _RedactingFilter(logging.Filter):
+    """Redacts like ``http.RedactingFilter``, importing it (and httpx) only when a record is
+    actually emitted: ``list`` and ``show`` must not pay for the HTTP stack at start-up."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ..http import RedactingFilter
+
+        return RedactingFilter().filter(record)
+
+
+def _setup_logging(debug: bool) -> None:
     root = logging.getLogger("parcelctl")
     if getattr(root, "_parcelctl_configured", False) and not debug:
         return
     root.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
+    handler.addFilter(_RedactingFilter())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.ERROR)
@@ -115,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     _setup_logging(debug)
     code: int = 0
     try:
-        result = app(args=args, prog_name="parcelctl", standalone_mode=False)
+        cli = build_app(_command_of(args))
+        result = cli(args=args, prog_name="parcelctl", standalone_mode=False)
         # Without standalone mode, click hands typer.Exit codes back as the return value.
         if isinstance(result, int):
             code = result

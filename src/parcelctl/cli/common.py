@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -32,4 +31,6 @@ def language(config: Config) -> str:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # here, not at the top: list and show never need it
+
     return asyncio.run(coro)

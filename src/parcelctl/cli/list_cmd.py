@@ -25,7 +25,7 @@ def main(
     from .. import views
     from ..errors import UsageError
     from .common import language, load_config, open_store, store_exists
-    from .output import console, info, parcel_table, print_json
+    from .output import info, print_json, print_parcel_table
 
     if status is not None and status not in {s.value for s in Status}:
         raise UsageError(f"unknown status '{status}'", hint=f"use one of: {_STATUSES}")
@@ -54,6 +54,6 @@ def main(
             info("nothing to show" + ("" if all_ else " (try --all)"))
             return
 
-        console().print(parcel_table(rows, lang=lang))
+        print_parcel_table(rows, lang=lang)
         if total > len(rows):
             info(f"{total - len(rows)} more — use --limit N or --all", style="dim")

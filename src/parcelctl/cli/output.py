@@ -3,15 +3,32 @@ markup inside a carrier's event text is shown literally, never interpreted."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
+
+
+def _strip_terminal_controls() -> None:
+    """Rich removes BEL, BS, VT, FF and CR from every Text, but lets ESC and the rest of C0
+    and C1 through: a carrier's event text or a label could then recolour or clear the
+    screen, or plant an OSC 8 hyperlink. Every Text is cleaned through that one table, so it
+    gets the other controls too (shown as U+FFFD). Rich's own styling never passes there.
+    tests/reliability/test_hostile_cli.py fails if a Rich release moves the table."""
+    from rich import control
+
+    table = getattr(control, "_CONTROL_STRIP_TRANSLATE", None)
+    if isinstance(table, dict):
+        table.update({code: "\ufffd" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+                      if code not in (0x09, 0x0A) and code not in table})
+
+
+_strip_terminal_controls()
 
 STATUS_STYLE = {
     "awaiting_shipment": "magenta",
@@ -65,6 +82,8 @@ def info(message: str, style: str = "") -> None:
 
 
 def print_json(data: Any) -> None:
+    import json  # here: the table views never need it
+
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -120,12 +139,24 @@ def _status_cell(row: Any, lang: str, status_label: Any) -> str:
     return label
 
 
-def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
-                 highlight: set[int] | None = None, title: str | None = None,
-                 width: int | None = None) -> Table:
-    """The parcel list. Widths are computed here, not left to Rich: carrier, number, status
-    and age never shrink; item and last-event text share what is left (item goes first)."""
-    from rich import box
+class _Column:
+    """One column of the parcel list (a plain class: a dataclass costs a millisecond to
+    create at import, on every ``parcelctl list``)."""
+
+    __slots__ = ("header", "justify", "width")
+
+    def __init__(self, header: str, width: int,
+                 justify: Literal["left", "right"] = "left") -> None:
+        self.header = header
+        self.width = width
+        self.justify: Literal["left", "right"] = justify
+
+
+def _parcel_layout(rows: list[Any], lang: str, width: int | None
+                   ) -> tuple[list[_Column], list[list[Text]]]:
+    """Column widths and cells of the parcel list. Widths are computed here, not left to Rich:
+    carrier, number, status and age never shrink; item and last-event text share what is
+    left (item goes first)."""
     from rich.cells import cell_len
 
     from ..views import status_label
@@ -145,28 +176,98 @@ def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
     show_item = item_width >= 6
     event_width = max(8, spare - (item_width + 2 if show_item else 0))
     event_width = min(event_width, 60)
-    table = Table(title=title, expand=False, show_lines=False, header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    table.add_column("Carrier", no_wrap=True, width=fixed["Carrier"], overflow="ellipsis")
-    table.add_column("Number", no_wrap=True, width=fixed["Number"])
+    columns = [_Column("Carrier", fixed["Carrier"]), _Column("Number", fixed["Number"])]
     if show_item:
-        table.add_column("Item", width=item_width, overflow="ellipsis", no_wrap=True)
-    table.add_column("Status", no_wrap=True, width=fixed["Status"])
-    table.add_column("Last event", width=event_width, overflow="ellipsis", no_wrap=True)
-    table.add_column("Age", no_wrap=True, justify="right", width=fixed["Age"])
+        columns.append(_Column("Item", item_width))
+    columns += [_Column("Status", fixed["Status"]), _Column("Last event", event_width),
+                _Column("Age", fixed["Age"], "right")]
+    cells: list[list[Text]] = []
     for row, carrier, label, when in zip(rows, carriers, labels, ages, strict=True):
         status = str(row["status"])
         item = row["label"] or row["title"] or row["shop"] or ""
         event = row["last_event_desc"] or ""
         if row["last_error"]:
             event = f"⚠ {row['last_error']}"
-        cells = [Text(carrier), Text(str(row["number"]))]
+        line = [Text(carrier), Text(str(row["number"]))]
         if show_item:
-            cells.append(Text(clip(item, 60)))
-        cells += [status_text(status, label), Text(clip(event, 200)), Text(when)]
+            line.append(Text(clip(item, 60)))
+        line += [status_text(status, label), Text(clip(event, 200)), Text(when)]
+        cells.append(line)
+    return columns, cells
+
+
+def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
+                 highlight: set[int] | None = None, title: str | None = None,
+                 width: int | None = None) -> Table:
+    """The parcel list as a Rich table (see :func:`_parcel_layout` for the widths)."""
+    from rich import box
+
+    columns, cells = _parcel_layout(rows, lang, width)
+    table = Table(title=title, expand=False, show_lines=False, header_style="bold",
+                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for column in columns:
+        table.add_column(column.header, no_wrap=True, width=column.width,
+                         overflow="ellipsis", justify=column.justify)
+    for row, line in zip(rows, cells, strict=True):
         style = "reverse" if highlight and int(row["id"]) in highlight else ""
-        table.add_row(*cells, style=style)
+        table.add_row(*line, style=style)
     return table
+
+
+def print_parcel_table(rows: list[Any], *, lang: str) -> None:
+    """``console().print(parcel_table(rows, lang=lang))``, drawn without Rich's table engine.
+
+    Laying out a 50-row Rich table costs more than the rest of ``parcelctl list``; this
+    draws the same characters (same box, padding, truncation and justification, each cell
+    still cut by Rich's own ``Text.wrap``) line by line. Anything unusual — a table wider
+    than the terminal, a cell that would need two lines — goes to the Rich table instead.
+    """
+    out = console()
+    columns, cells = _parcel_layout(rows, lang, None)
+    table_width = sum(c.width for c in columns) + 2 * len(columns)
+    lines = _fast_lines(out, columns, cells) if table_width <= out.width else None
+    if lines is None:
+        out.print(parcel_table(rows, lang=lang))
+        return
+    out.print(_Lines(lines))
+
+
+def _fast_lines(out: Console, columns: list[_Column], cells: list[list[Text]]
+                ) -> list[Text] | None:
+    """The lines of the ``box.SIMPLE_HEAD`` table, ``pad_edge=False``, collapsed padding."""
+    table_width = sum(c.width for c in columns) + 2 * len(columns)
+    header = [Text(c.header, style="bold") for c in columns]
+    lines = [Text(" " * table_width)]
+    for index, line in enumerate([header, *cells]):
+        # The header style covers a cell's padding too, as in Rich's table.
+        pad = Text(" ", style="bold" if index == 0 else "")
+        parts: list[Text | str] = [" "]  # the (blank) left edge
+        for number, (column, cell) in enumerate(zip(columns, line, strict=True)):
+            wrapped = cell.wrap(out, column.width, justify=column.justify,
+                                overflow="ellipsis", no_wrap=True)
+            if len(wrapped) != 1:
+                return None
+            parts.append(wrapped[0])
+            if number < len(columns) - 1:
+                parts += [pad, " "]  # the cell's right padding, the blank divider
+        parts.append(" ")  # the right edge
+        lines.append(Text.assemble(*parts))
+        if index == 0:
+            lines.append(Text(" " + "─" * (table_width - 2) + " "))
+    lines.append(Text(" " * table_width))
+    return lines
+
+
+class _Lines:
+    """Pre-cut lines, printed as they are (no wrapping, no cropping)."""
+
+    def __init__(self, lines: list[Text]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            yield from line.render(console)
+            yield Segment.line()
 
 
 def _carrier_cell(row: Any, lang: str) -> str:

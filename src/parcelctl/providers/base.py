@@ -191,6 +191,16 @@ def expect_list(value: Any, provider: str, what: str) -> list[Any]:
     return value
 
 
+def lifetime_end(now: datetime, seconds: int, provider: str) -> datetime:
+    """``now + seconds`` for a lifetime a service sent (``expires_in``…). An absurd value
+    is a changed API (ProviderChanged), not an OverflowError out of datetime."""
+    try:
+        return now + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        raise ProviderChanged(f"a lifetime of {str(seconds)[:24]} seconds is out of range",
+                              provider=provider) from None
+
+
 def map_status(table: Mapping[str, Status], code: str, provider: str) -> Status:
     """Look a remote code up in a provider's table; unknown codes are logged, never guessed."""
     status = table.get(code)

@@ -29,14 +29,22 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..errors import AuthorizationNeeded, ConfigError, ProviderChanged, ProviderError
 from ..http import json_body, redact
 from ..models import CHINA_TZ, Order, Status, TokenSet, Waybill, utcnow
-from .base import AccountSession, ConfigKey, PlatformProvider, as_str, expect_dict, map_status
+from .base import (
+    AccountSession,
+    ConfigKey,
+    PlatformProvider,
+    as_str,
+    expect_dict,
+    lifetime_end,
+    map_status,
+)
 
 NAME = "douyin"
 SUCCESS = 10000
@@ -105,7 +113,7 @@ def parse_token(data: Mapping[str, Any], now: datetime) -> TokenSet:
     except ValueError:
         raise ProviderChanged("expires_in is not a number", provider=NAME) from None
     return TokenSet(access_token=access, refresh_token=as_str(data.get("refresh_token")),
-                    access_expires_at=now + timedelta(seconds=lifetime) if lifetime else None,
+                    access_expires_at=lifetime_end(now, lifetime, NAME) if lifetime else None,
                     open_id=as_str(data.get("shop_id")))
 
 

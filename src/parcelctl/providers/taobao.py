@@ -46,6 +46,7 @@ from .base import (
     as_str,
     expect_dict,
     expect_list,
+    lifetime_end,
     map_status,
 )
 
@@ -281,7 +282,7 @@ def parse_token(payload: Any, now: datetime) -> TokenSet:
 
     def seconds(key: str) -> datetime | None:
         value = _int_or(body.get(key), 0)
-        return now + timedelta(seconds=value) if value > 0 else None
+        return lifetime_end(now, value, NAME) if value > 0 else None
 
     return TokenSet(
         access_token=as_str(body["access_token"]),

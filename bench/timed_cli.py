@@ -1,0 +1,101 @@
+"""Run the real ``parcelctl`` CLI and report what happened inside the process.
+
+    python bench/timed_cli.py REPORT.json -- sync --json
+
+Exactly ``parcelctl.cli.app.main(ARGS)``, plus a JSON report written at exit: how long
+``Syncer.run`` took (network and store writes, without interpreter start-up) and how much of
+it was spent inside store transactions (the writes), the peak RSS of
+the process, and which modules were imported (the start-up check: ``list`` must not load
+httpx). Used only by the benchmarks; the timed figures of ``list``/``show`` come from plain
+``python -m parcelctl`` runs, not from this wrapper.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Iterator
+
+STARTED = time.perf_counter()
+
+
+def main() -> None:
+    report_path, separator, *args = sys.argv[1:]
+    assert separator == "--", "usage: timed_cli.py REPORT.json -- ARGS..."
+    report: dict[str, object] = {"sync_runs_s": [], "store_s": 0.0}
+    if args and args[0] == "sync":
+        _time_syncer(report)
+    from parcelctl.cli.app import main as cli_main
+
+    code = 0
+    try:
+        cli_main(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        report["exit_code"] = code
+        report["process_s"] = time.perf_counter() - STARTED
+        report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        report["modules"] = sorted({name.split(".")[0] for name in sys.modules})
+        with open(report_path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle)
+    raise SystemExit(code)
+
+
+def _time_syncer(report: dict[str, object]) -> None:
+    from contextlib import contextmanager
+
+    from parcelctl import store, sync
+
+    original = sync.Syncer.run
+    transaction = store.Store.transaction
+
+    @contextmanager
+    def timed_transaction(self: store.Store) -> Iterator[object]:
+        started = time.perf_counter()
+        try:
+            with transaction(self) as db:
+                yield db
+        finally:
+            report["store_s"] = float(report["store_s"]) + time.perf_counter() - started  # type: ignore[arg-type]
+
+    async def timed(self: sync.Syncer, *args: object, **kwargs: object) -> sync.SyncSummary:
+        started = time.perf_counter()
+        writes_before = float(report["store_s"])  # type: ignore[arg-type]
+        try:
+            return await original(self, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            runs = report["sync_runs_s"]
+            assert isinstance(runs, list)
+            runs.append(time.perf_counter() - started)
+            report["store_in_sync_s"] = float(report["store_s"]) - writes_before  # type: ignore[arg-type]
+
+    sync.Syncer.run = timed  # type: ignore[method-assign]
+    _time_after_sync(report)
+    store.Store.transaction = timed_transaction  # type: ignore[assignment,method-assign]
+
+
+def _time_after_sync(report: dict[str, object]) -> None:
+    """Notifications run after ``Syncer.run`` (outside its figure): time them separately."""
+    try:
+        from parcelctl import notify
+    except ImportError:  # pragma: no cover - an older tree without notifications
+        return
+    original = getattr(notify, "after_sync", None)
+    if original is None:
+        return
+
+    def timed(*args: object, **kwargs: object) -> object:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            report["after_sync_s"] = time.perf_counter() - started
+
+    notify.after_sync = timed  # type: ignore[assignment]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Start-up cost: simple options (str, int, float, bool) without building pydantic adapters.
+
+Recent Typer releases coerce every parameter through a pydantic ``TypeAdapter``; building the
+first one imports pydantic, which costs more than the rest of ``parcelctl list`` put
+together. Every parcelctl option is a plain string, integer, number or flag, so the common case is
+decided here without pydantic: a value that is already of the right type, or a plain decimal
+string, within the option's ``min``/``max``. Anything else (a bad value, an out-of-range
+number, lists, paths, choices, custom parsers) goes to Typer's own coercion, so results and
+error messages stay exactly Typer's. On a Typer without this machinery nothing is changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+_INT = re.compile(r"-?[0-9]{1,18}", re.ASCII)
+_FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?", re.ASCII)
+
+
+class _Fast:
+    """Duck-types Typer's ``RuntimeParam.coerce`` for one simple parameter."""
+
+    __slots__ = ("_build", "_slow", "annotation", "high", "low")
+
+    def __init__(self, annotation: Any, low: Any, high: Any,
+                 build: Callable[[], Any]) -> None:
+        self.annotation = annotation
+        self.low = low
+        self.high = high
+        self._build = build
+        self._slow: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        multi = bool(getattr(param, "multiple", False)) or getattr(param, "nargs", 1) == -1
+        if value is None and not multi:
+            return None  # what Typer's RuntimeParam.coerce answers, before any adapter
+        if not multi:
+            fast = self._fast(value)
+            if fast is not None:
+                return fast
+        if self._slow is None:
+            self._slow = self._build()
+        return self._slow.coerce(value, param=param, ctx=ctx)
+
+    def _fast(self, value: Any) -> Any:
+        kind = type(value)
+        if self.annotation is str:
+            return value if kind is str else None
+        if self.annotation is bool:
+            return value if kind is bool else None
+        number: int | float
+        if self.annotation is int:
+            if kind is int:
+                number = value
+            elif kind is str and _INT.fullmatch(value):
+                number = int(value)
+            else:
+                return None
+        else:
+            if kind is float:
+                number = value
+            elif kind is str and _FLOAT.fullmatch(value):
+                number = float(value)
+            else:
+                return None
+        if (self.low is not None and number < self.low) or (
+                self.high is not None and number > self.high):
+            return None  # Typer words the range error
+        return number
+
+
+def install() -> None:
+    """Route simple parameters through :class:`_Fast` (idempotent, no-op if unsupported)."""
+    try:
+        from typer import _coercion, core
+    except ImportError:  # an older Typer: click types, no pydantic at all
+        return
+    cls: Any = getattr(core, "_TyperParameter", None)
+    build: Any = getattr(_coercion, "build_runtime_param", None)
+    original: Any = getattr(cls, "get_runtime_param", None)
+    if cls is None or build is None or original is None or getattr(original, "_parcelctl", False):
+        return
+
+    def get_runtime_param(self: Any) -> Any:
+        if getattr(self, "_runtime_param", None) is None:
+            descriptor = getattr(self, "type_descriptor", None)
+            info = getattr(descriptor, "parameter_info", None)
+            annotation = getattr(descriptor, "annotation", None)
+            simple = (
+                descriptor is not None and info is not None
+                and getattr(descriptor, "file_annotation", None) is None
+                and getattr(info, "parser", None) is None
+                and annotation in (str, int, float, bool)
+                and not (annotation is not str and getattr(info, "clamp", False))
+            )
+            if not simple:
+                return original(self)
+            self._runtime_param = _Fast(annotation, getattr(info, "min", None),
+                                        getattr(info, "max", None),
+                                        lambda: build(descriptor))
+        return self._runtime_param
+
+    get_runtime_param._parcelctl = True  # type: ignore[attr-defined]
+    cls.get_runtime_param = get_runtime_param

@@ -1,0 +1,171 @@
+"""The performance shortcuts give exactly what the slow paths gave.
+
+* ``print_parcel_table`` draws the same bytes as Rich's table (plain and colour);
+* ``stream_all_json`` writes the same bytes as ``json.dumps`` per parcel;
+* the Typer start-up shim coerces and rejects options exactly like Typer;
+* the list indexes let SQLite read a page straight off an index.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from parcelctl import views
+from parcelctl.cli import output
+from parcelctl.store import Store
+
+TEXTS = ["快件已揽收", "派件中，快递员电话 138****0000", "Out for delivery 🚚", "tab\there",
+         "x" * 90, "［全角］テスト", "[bold]markup[/]", "ctrl\x07\x1b[31mred", "",
+         "  spaces   here  ", "é́ combining", "⚠ emoji 👨‍👩‍👧", 'quote " and \\ slash',
+         "line\nbreak"]
+
+
+def _row(rng: random.Random, i: int) -> dict[str, Any]:
+    return {
+        "id": i,
+        "number": rng.choice(["YT9100000699300", "SF1", "LP00123456789012X", "KS-2415000"]),
+        "carrier": rng.choice(["yuantong", "", "zhongtong", "weird-carrier-code-long", "jd"]),
+        "kind": rng.choice(["waybill", "order"]),
+        "status": rng.choice(["in_transit", "ready_for_pickup", "delivered", "bogus"]),
+        "pickup_code": rng.choice([None, "8-2-4410", "很长的取件码 12345"]),
+        "label": rng.choice(["", "bench 3", rng.choice(TEXTS)]),
+        "title": rng.choice(["", rng.choice(TEXTS)]),
+        "shop": rng.choice(["", "沙盒小店"]),
+        "last_event_desc": rng.choice([*TEXTS, None]),
+        "last_error": rng.choice([None, None, "phone required — run: parcelctl add X"]),
+        "last_event_utc": rng.choice([None, "2026-11-20T10:00:00+00:00", "bad"]),
+        "updated_at": "2026-11-25T10:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_table_is_byte_identical_to_rich(seed: int, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    rng = random.Random(seed)
+    for _ in range(60):
+        rows = [_row(rng, i) for i in range(rng.randint(1, 10))]
+        width = rng.choice([20, 40, 60, 80, 100, 132, 200])
+        color = rng.random() < 0.5
+        lang = rng.choice(["zh", "en"])
+        outputs = []
+        for fast in (False, True):
+            buffer = io.StringIO()
+            console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
+                              force_terminal=color, color_system="truecolor" if color else None)
+            monkeypatch.setattr(output, "_out", console)
+            if fast:
+                output.print_parcel_table(rows, lang=lang)
+            else:
+                console.print(output.parcel_table(rows, lang=lang))
+            outputs.append(buffer.getvalue())
+        assert outputs[0] == outputs[1], (width, color, lang)
+
+
+def test_stream_all_json_is_byte_identical_to_json_dumps(tmp_path: Path) -> None:
+    from parcelctl.models import Status, TrackingEvent, TrackResult
+
+    when = datetime.fromisoformat("2026-01-02T03:04:05+08:00")
+    with Store(tmp_path / "p.db") as store, store.transaction():
+        for i, text in enumerate(TEXTS):
+            pid, _ = store.add_parcel(f"YT{9100000000000 + i:013d}", "yuantong",
+                                      tracking_provider="kuaidi100", label=text,
+                                      source=("kuaishou", "shop", f"oid-{i}") if i % 2 else None)
+            store.apply_result(pid, TrackResult(f"YT{9100000000000 + i:013d}", "yuantong",
+                                                Status.IN_TRANSIT,
+                                                events=[TrackingEvent(when, text or "x")]),
+                               next_check_at=None, checked_at=when)
+    with Store(tmp_path / "p.db", readonly=True) as store:
+        chunks: list[str] = []
+        count = views.stream_all_json(store.db, chunks.append, status=None, attention=False)
+        rows, _ = views.list_parcels(store.db, include_all=True, limit=None)
+        expected = [json.dumps(item, ensure_ascii=False)
+                    for item in views.iter_json(store.db, rows)]
+    assert count == len(TEXTS)
+    assert "".join(chunks) == "[\n" + ",\n".join(expected) + "\n]\n"
+
+
+def _run(app: Any, *args: str) -> tuple[int, str, Any]:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output, result.return_value
+
+
+@pytest.fixture
+def probe() -> Any:
+    import typer
+
+    from parcelctl.cli import app as app_module  # installs the shim
+
+    assert app_module.fastparams is not None
+    app = typer.Typer()
+    seen: dict[str, Any] = {}
+
+    @app.command()
+    def main(name: str = typer.Option("x", "--name"),
+             limit: int = typer.Option(50, "--limit", min=1),
+             ratio: float = typer.Option(0.5, "--ratio", max=1.0),
+             flag: bool = typer.Option(False, "--flag")) -> None:
+        seen.update(name=name, limit=limit, ratio=ratio, flag=flag)
+
+    return app, seen
+
+
+def test_shim_coerces_like_typer(probe: Any) -> None:
+    app, seen = probe
+    assert _run(app)[0] == 0
+    assert seen == {"name": "x", "limit": 50, "ratio": 0.5, "flag": False}
+    assert _run(app, "--name", "", "--limit", "007", "--ratio", "1", "--flag")[0] == 0
+    assert seen == {"name": "", "limit": 7, "ratio": 1.0, "flag": True}
+    assert type(seen["ratio"]) is float and type(seen["limit"]) is int
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--limit", "0"], "greater than or equal to 1"),
+    (["--limit", "abc"], "valid integer"),
+    (["--limit", "1.5"], "valid integer"),
+    (["--ratio", "2"], "less than or equal to 1"),
+    (["--ratio", "nope"], "valid number"),
+])
+def test_shim_leaves_errors_to_typer(probe: Any, args: list[str], message: str) -> None:
+    app, _ = probe
+    code, text, _ = _run(app, *args)
+    assert code == 2
+    assert message in " ".join(text.split())
+
+
+def test_list_reads_a_page_off_the_index(tmp_path: Path) -> None:
+    Store(tmp_path / "p.db").close()
+    db = sqlite3.connect(tmp_path / "p.db")
+    for where in ("WHERE active = 1", "", "WHERE status = 'in_transit'"):
+        plan = " ".join(str(r[3]) for r in db.execute(
+            f"EXPLAIN QUERY PLAN SELECT * FROM parcels {where}"
+            " ORDER BY updated_at DESC, id DESC LIMIT 50"))
+        assert "TEMP B-TREE" not in plan, plan
+    plan = " ".join(str(r[3]) for r in db.execute(
+        "EXPLAIN QUERY PLAN SELECT parcel_id FROM sources WHERE order_id = 'x'"))
+    assert "sources_order" in plan
+
+
+def test_list_and_show_start_without_httpx_or_pydantic(parcelctl_home: Path) -> None:
+    with Store(parcelctl_home / "parcels.db") as store, store.transaction():
+        store.add_parcel("YT9100000000000", "yuantong", tracking_provider="kuaidi100")
+    probe = ("import sys\nfrom parcelctl.cli.app import main\ntry:\n    main(sys.argv[1:])\n"
+             "except SystemExit:\n    pass\nbad = sorted({m.split('.')[0] for m in sys.modules}"
+             " & {'httpx', 'pydantic', 'asyncio'})\nprint('LOADED', bad)\n")
+    for args in (["list"], ["show", "YT9100000000000"]):
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                                text=True, timeout=60)
+        assert result.stdout.strip().splitlines()[-1] == "LOADED []", (args, result.stdout,
+                                                                       result.stderr)
