@@ -18,10 +18,10 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -29,6 +29,8 @@ from . import __version__
 from .errors import ProviderChanged, RateLimited, TransientError
 
 log = logging.getLogger("parcelctl.http")
+
+T = TypeVar("T")
 
 
 def _remember_missing_sniffio() -> None:
@@ -337,3 +339,16 @@ def json_body(response: httpx.Response, provider: str) -> Any:
             f"({redact(snippet)!r}…)",
             provider=provider,
         ) from None
+
+
+async def gather_or_cancel(jobs: list[Awaitable[T]]) -> list[T]:
+    """Like ``gather``, but the first failure cancels (and awaits) the other jobs, so a
+    failing provider never leaves requests running in the background."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from .config import Config
 from .errors import AuthorizationNeeded, ExitCode, ParcelctlError
+from .http import gather_or_cancel
 from .models import TrackRequest, TrackResult, utcnow
 from .policy import Policy
 from .providers import registry
@@ -34,7 +35,6 @@ from .services import (
 from .store import Change, Store, iso
 
 log = logging.getLogger("parcelctl.sync")
-T = TypeVar("T")
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
@@ -231,7 +231,7 @@ class Syncer:
 
             # The first whole-call failure fails the provider: stop the other batches instead
             # of letting each one retry against a service that is down.
-            answers = await _gather_or_cancel([one(b) for b in batches])
+            answers = await gather_or_cancel([one(b) for b in batches])
             now = self.clock()
             before = len(summary.changes)
             with self.store.transaction():
@@ -285,18 +285,6 @@ class Syncer:
         unit.error = str(exc)
         unit.exit_code = int(exc.exit_code)
         log.warning("%s failed: %s", unit.name, exc)
-
-
-async def _gather_or_cancel(jobs: list[Awaitable[T]]) -> list[T]:
-    """Like ``gather``, but on the first failure the other jobs are cancelled (and awaited)."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 def _pickup_code(result: TrackResult) -> str | None:

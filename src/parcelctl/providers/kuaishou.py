@@ -28,9 +28,9 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from ..errors import (
@@ -41,7 +41,7 @@ from ..errors import (
     ProviderError,
     TransientError,
 )
-from ..http import HttpClient, json_body, redact, register_secret
+from ..http import HttpClient, gather_or_cancel, json_body, redact, register_secret
 from ..models import CHINA_TZ, Order, Status, TokenSet, Waybill, utcnow
 from .base import (
     AccountSession,
@@ -122,7 +122,6 @@ WINDOW_ERRORS: dict[int, str] = {
     300019: "SEARCH TIME RANGE EXPAND LIMIT",
 }
 
-T = TypeVar("T")
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
@@ -419,7 +418,7 @@ class KuaishouProvider(PlatformProvider):
         windows, query_type = plan_windows(utcnow(), session.since, history_days=history,
                                            window_days=window)
         lock = asyncio.Lock()  # one refresh at a time, even with every window in flight
-        pages = await _gather_all([self._walk(session, lock, b, e, query_type)
+        pages = await gather_or_cancel([self._walk(session, lock, b, e, query_type)
                                    for b, e in windows])
         return merge_orders(pages)
 
@@ -511,13 +510,3 @@ def _remember(tokens: TokenSet) -> TokenSet:
     return tokens
 
 
-async def _gather_all(jobs: list[Awaitable[T]]) -> list[T]:
-    """Run concurrently; on the first failure cancel the rest instead of leaving them running."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
