@@ -157,6 +157,8 @@ def test_rotation_across_expiries_and_revocation_exit_4(shop: Any) -> None:
     assert "Traceback" not in result.stderr
     assert as_json(cli("show", "3950055201640", "--json"))["status"] == "exception"
     assert as_json(cli("accounts", "--json"))[0]["health"] == "reauth"
+    table = cli("accounts", env={"COLUMNS": "200"})
+    assert "reauth" in table.stdout and "run: parcelctl link kuaishou" in table.stdout
 
 
 def test_same_waybill_from_order_and_add_is_one_parcel(shop: Any) -> None:

@@ -7,11 +7,8 @@ import typer
 
 def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> None:
     """Show linked accounts."""
-    from rich.table import Table
-    from rich.text import Text
-
     from .common import load_config, open_store, store_exists
-    from .output import age, console, info, local_time, print_json
+    from .output import accounts_table, console, info, print_json
 
     config = load_config()
     rows = []
@@ -28,14 +25,4 @@ def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> 
     if not data:
         info("no linked accounts — run 'parcelctl link kuaishou'")
         return
-    table = Table(header_style="bold")
-    for column in ("Account", "Health", "Authorization until", "Last sync"):
-        table.add_column(column)
-    for row in data:
-        health = Text(row["health"], style="green" if row["health"] == "ok" else "bold red")
-        if row["health"] == "reauth":
-            health.append(f"  run: parcelctl link {row['provider']}")
-        table.add_row(Text(f"{row['provider']}:{row['account']}"), health,
-                      Text(local_time(row["refresh_expires_at"])),
-                      Text(age(row["last_sync_at"]) or "never"))
-    console().print(table)
+    console().print(accounts_table(data))

@@ -316,3 +316,31 @@ def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_na
         table.add_row(Text(local_time(event["time"])), Text(event["description"]),
                       Text(event.get("location") or ""))
     out.print(table)
+
+
+def providers_table(rows: list[dict[str, Any]]) -> Table:
+    """``parcelctl providers``."""
+    table = Table(header_style="bold")
+    for column in ("Provider", "Kind", "Configured", "What it does"):
+        table.add_column(column)
+    for row in rows:
+        configured = Text("yes", style="green") if row["configured"] else Text(
+            "missing: " + ", ".join(row["missing"]), style="yellow")
+        name = row["name"] + (" (default)" if row["default_tracking"] else "")
+        table.add_row(Text(name), Text(row["kind"]), configured, Text(row["description"]))
+    return table
+
+
+def accounts_table(rows: list[dict[str, Any]]) -> Table:
+    """``parcelctl accounts``."""
+    table = Table(header_style="bold")
+    for column in ("Account", "Health", "Authorization until", "Last sync"):
+        table.add_column(column)
+    for row in rows:
+        health = Text(row["health"], style="green" if row["health"] == "ok" else "bold red")
+        if row["health"] == "reauth":
+            health.append(f"  run: parcelctl link {row['provider']}")
+        table.add_row(Text(f"{row['provider']}:{row['account']}"), health,
+                      Text(local_time(row["refresh_expires_at"])),
+                      Text(age(row["last_sync_at"]) or "never"))
+    return table

@@ -7,14 +7,11 @@ import typer
 
 def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> None:
     """List installed providers (built-ins and plugins from the parcelctl.providers group)."""
-    from rich.table import Table
-    from rich.text import Text
-
     from ..errors import UsageError
     from ..providers import registry
     from ..services import settings_for
     from .common import load_config
-    from .output import console, print_json, warn
+    from .output import console, print_json, providers_table, warn
 
     config = load_config()
     default_tracker = config.get("providers.tracking.default")
@@ -43,12 +40,4 @@ def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> 
     if json_out:
         print_json(rows)
         return
-    table = Table(header_style="bold")
-    for column in ("Provider", "Kind", "Configured", "What it does"):
-        table.add_column(column)
-    for row in rows:
-        configured = Text("yes", style="green") if row["configured"] else Text(
-            "missing: " + ", ".join(row["missing"]), style="yellow")
-        name = row["name"] + (" (default)" if row["default_tracking"] else "")
-        table.add_row(Text(name), Text(row["kind"]), configured, Text(row["description"]))
-    console().print(table)
+    console().print(providers_table(rows))
