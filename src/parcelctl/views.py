@@ -26,21 +26,27 @@ ATTENTION_SQL = """(
 )"""
 
 
-def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention: bool = False,
-                 include_all: bool = False, limit: int | None = 50, stale_days: float = 7.0,
-                 now: datetime | None = None) -> tuple[list[sqlite3.Row], int]:
-    """One page, newest change first, and the number of rows that matched in total."""
-    now = now or datetime.now(UTC)
+def _filters(*, status: str | None, attention: bool, active_only: bool, stale_days: float,
+             now: datetime) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause shared by the paged list and the streamed JSON of every parcel."""
     where: list[str] = []
     args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
-    if not include_all:
+    if active_only:
         where.append("active = 1")
     if status:
         where.append("status = :status")
         args["status"] = status
     if attention:
         where.append(ATTENTION_SQL)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return (f" WHERE {' AND '.join(where)}" if where else ""), args
+
+
+def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention: bool = False,
+                 include_all: bool = False, limit: int | None = 50, stale_days: float = 7.0,
+                 now: datetime | None = None) -> tuple[list[sqlite3.Row], int]:
+    """One page, newest change first, and the number of rows that matched in total."""
+    clause, args = _filters(status=status, attention=attention, active_only=not include_all,
+                            stale_days=stale_days, now=now or datetime.now(UTC))
     total = db.execute(f"SELECT count(*) FROM parcels{clause}", args).fetchone()[0]  # noqa: S608
     sql = f"SELECT * FROM parcels{clause} ORDER BY updated_at DESC, id DESC"  # noqa: S608
     if limit is not None:
@@ -125,15 +131,8 @@ def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
     """``list --all --json`` for any size: rows streamed in pages, never all in memory."""
     import json  # here, not at the top: the table view never needs it
 
-    now = datetime.now(UTC)
-    where = []
-    args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
-    if status:
-        where.append("p.status = :status")
-        args["status"] = status
-    if attention:
-        where.append(ATTENTION_SQL)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause, args = _filters(status=status, attention=attention, active_only=False,
+                            stale_days=stale_days, now=datetime.now(UTC))
     # Sources aggregated by SQLite itself: one pass, no per-row query.
     columns = ", ".join(f"p.{name}" for name in JSON_COLUMNS)  # fewer values to convert
     sql = (f"SELECT {columns}, (SELECT json_group_array(json_object('provider', s.provider,"  # noqa: S608
