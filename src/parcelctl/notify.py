@@ -207,21 +207,36 @@ class Notifier:
         changes older than ``notify.backlog_hours`` are history, not news: not notified.
         """
         created: list[int] = []
-        for change in changes:
-            if not change.status_changed or change.new_status not in self.settings.on:
-                continue
-            row = self.store.db.execute("SELECT * FROM parcels WHERE id=?",
-                                        (change.parcel_id,)).fetchone()
+        old_news = 0
+        wanted = [c for c in changes
+                  if c.status_changed and c.new_status in self.settings.on]
+        rows = self._rows({c.parcel_id for c in wanted})  # one query, not one per change
+        for change in wanted:
+            row = rows.get(change.parcel_id)
             if row is None:
                 continue
             if first_seen and change.parcel_id in first_seen and self._is_backlog(row):
-                log.info("%s: %s is old news, not notified", row["number"], change.new_status)
+                old_news += 1
                 continue
             key = f"{change.new_status}@{row['last_event_utc'] or ''}"
             nid = self._insert(row, change.new_status, key, change.old_status)
             if nid is not None:
                 created.append(nid)
+        if old_news:  # one line: a shop's first import may bring thousands
+            log.info("%d changes of newly imported parcels are old news, not notified",
+                     old_news)
         return created
+
+    def _rows(self, ids: set[int]) -> dict[int, sqlite3.Row]:
+        found: dict[int, sqlite3.Row] = {}
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i:i + 500]
+            for row in self.store.db.execute(
+                    f"SELECT * FROM parcels WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    chunk):
+                found[int(row["id"])] = row
+        return found
 
     def record_conditions(self) -> list[int]:
         """Overdue orders and stale parcels, once per occurrence."""
@@ -244,10 +259,12 @@ class Notifier:
         return created
 
     def _is_backlog(self, row: sqlite3.Row) -> bool:
-        if not self.settings.backlog or not row["last_event_utc"]:
+        # Without a scan (an imported order: platforms without traces), the platform's own
+        # time of the order's last change; the store gives a new parcel that time.
+        when = row["last_event_utc"] or row["updated_at"]
+        if not self.settings.backlog or not when:
             return False
-        last = datetime.fromisoformat(row["last_event_utc"])
-        return last < self.clock() - self.settings.backlog
+        return datetime.fromisoformat(when) < self.clock() - self.settings.backlog
 
     def _insert(self, row: sqlite3.Row, kind: str, key: str, old_status: str) -> int | None:
         payload = self.payload(row, kind, old_status)
@@ -348,32 +365,48 @@ class Notifier:
         return report
 
 
-def recorder(config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow
-             ) -> Callable[[list[Change]], None]:
-    """A ``Syncer`` hook that records notifications inside each unit's transaction."""
-    settings = Settings.from_config(config)
-    notifier = Notifier(settings, store, clock=clock)
+class Recorder:
+    """A ``Syncer`` hook that records notifications inside each unit's transaction.
 
-    def record(changes: list[Change]) -> None:
+    ``ok`` stays True while every call succeeded: then :func:`after_sync` need not record
+    the run's changes a second time.
+    """
+
+    def __init__(self, config: Config, store: Store, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.notifier = Notifier(Settings.from_config(config), store, clock=clock)
+        self.ok = True
+
+    def __call__(self, changes: list[Change]) -> None:
         try:
-            notifier.record(changes, first_seen={c.parcel_id for c in changes
-                                                 if not c.old_status})
+            self.notifier.record(changes, first_seen={c.parcel_id for c in changes
+                                                      if not c.old_status})
         except Exception:  # a notification problem must never cost the sync its data
+            self.ok = False
             log.exception("recording notifications failed")
 
-    return record
+
+def recorder(config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow
+             ) -> Recorder:
+    return Recorder(config, store, clock=clock)
 
 
 def after_sync(config: Config, store: Store, summary: SyncSummary, *,
-               clock: Callable[[], datetime] = utcnow) -> None:
-    """Record and deliver notifications for one sync run. Logs, never raises."""
+               clock: Callable[[], datetime] = utcnow, recorded: bool = False) -> None:
+    """Record and deliver notifications for one sync run. Logs, never raises.
+
+    ``recorded``: a :class:`Recorder` hook already recorded the run's changes (in their own
+    transactions); recording them again would only find them known.
+    """
     try:
         settings = Settings.from_config(config)
         for problem in settings.problems:
             log.warning("config: %s", problem)
         notifier = Notifier(settings, store, clock=clock)
-        changes = list(summary.changes)
-        notifier.record(changes, first_seen={c.parcel_id for c in changes if not c.old_status})
+        if not recorded:
+            changes = list(summary.changes)
+            notifier.record(changes,
+                            first_seen={c.parcel_id for c in changes if not c.old_status})
         notifier.record_conditions()
         notifier.deliver()
     except Exception:

@@ -56,6 +56,11 @@ def order_reference(provider: str, order_id: str) -> str:
     return f"{ORDER_PREFIX.get(provider, provider.upper())}-{order_id}"
 
 
+def _order_numbers(order: Order) -> set[str]:
+    """Every parcel number an order can touch: its waybills and its placeholder."""
+    return {w.number for w in order.waybills} | {order_reference(order.provider, order.order_id)}
+
+
 class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
@@ -150,13 +155,24 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All-or-nothing: a crash or error inside leaves the previous state intact."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.rollback()
             raise
+        self.commit()
+
+    # The three steps of :meth:`transaction`, for a transaction that spans awaits (a
+    # streamed account import, see sync.py).
+    def begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
         self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.db.execute("ROLLBACK")
 
     # -- parcels ----------------------------------------------------------------------------
     def find(self, number: str, carrier: str = "") -> sqlite3.Row | None:
@@ -315,6 +331,112 @@ class Store:
     # -- orders -----------------------------------------------------------------------------
     def upsert_order(self, order: Order, tracking_provider: str) -> list[Change]:
         """One platform order -> its waybill parcels, or one 'order' placeholder parcel."""
+        return self.import_orders([order], tracking_provider)
+
+    def import_orders(self, orders: Iterable[Order], tracking_provider: str) -> list[Change]:
+        """Many orders (a page of an account import); call inside a transaction.
+
+        The result is exactly that of :meth:`upsert_order` on each order in turn (a property
+        test holds it to that). Orders that touch no stored parcel and no other order of the
+        batch, which is every order of a first import, are inserted with a few
+        ``executemany`` calls; the others are merged one by one, after them and in order.
+        """
+        batch = list(orders)
+        keys = [_order_numbers(order) for order in batch]
+        stored = self._stored_numbers({n for numbers in keys for n in numbers})
+        fresh: list[Order] = []
+        merged: list[Order] = []
+        seen: set[str] = set()
+        for order, numbers in zip(batch, keys, strict=True):
+            # A number already stored or met earlier in this batch, or a waybill listed twice
+            # in the order itself, needs the merge path.
+            clash = numbers & stored or numbers & seen or len(numbers) <= len(order.waybills)
+            (merged if clash else fresh).append(order)
+            seen |= numbers
+        items: list[tuple[Order, Waybill | None]] = []
+        for order in fresh:
+            items.extend([(order, w) for w in order.waybills] if order.waybills
+                         else [(order, None)])
+        changes = self._insert_fresh(items, tracking_provider)
+        for order in merged:
+            changes.extend(self._merge_order(order, tracking_provider))
+        return changes
+
+    def _stored_numbers(self, numbers: set[str]) -> set[str]:
+        found: set[str] = set()
+        ordered = sorted(numbers)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i:i + 500]
+            found.update(row[0] for row in self.db.execute(
+                f"SELECT number FROM parcels WHERE number IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                chunk))
+        return found
+
+    def _insert_fresh(self, items: list[tuple[Order, Waybill | None]], tracking_provider: str
+                      ) -> list[Change]:
+        """New parcels (none of their numbers is stored yet), with their sources and traces.
+
+        ``None`` as the waybill means the order's unshipped placeholder.
+        """
+        if not items:
+            return []
+        now = now_iso()
+        rows: list[tuple[Any, ...]] = []
+        for order, waybill in items:
+            trace = order.traces.get(waybill.number) if waybill is not None else None
+            when = iso(order.updated_at) if order.updated_at else now
+            common = (order.shop, order.quantity, order.price_cents,
+                      iso(order.created_at) if order.created_at else None,
+                      iso(order.promised_ship_at) if order.promised_ship_at else None)
+            if waybill is None:
+                rows.append(("", order_reference(order.provider, order.order_id), "order",
+                              order.status.value, order.raw_status, order.title, "", now, when,
+                              None, *common))
+                continue
+            status = Status.INFO_RECEIVED
+            newest = max(trace, key=lambda e: e.time) if trace else None
+            if newest is not None and newest.status is not None:
+                status = newest.status
+            # The platform's own final word (signed/closed) for a parcel new to us.
+            if order.status in FINAL_STATUSES:
+                status = order.status
+            # A platform that returns its own trace (Taobao) keeps it fresh on every account
+            # sync: asking a tracking provider as well would only spend quota.
+            tracker = order.provider if order.traces else tracking_provider
+            rows.append((waybill.carrier, waybill.number, "waybill", status.value, "",
+                         order.title, tracker, now, when, now, *common))
+        last = self.db.execute("SELECT coalesce(max(id), 0) FROM parcels").fetchone()[0]
+        self.db.executemany(
+            "INSERT INTO parcels (carrier, number, kind, status, raw_status, title,"
+            " tracking_provider, created_at, updated_at, next_check_at, shop, quantity,"
+            " price_cents, order_time, promised_ship_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows)
+        # Inside this transaction nobody else inserts: rowids above the old maximum are
+        # exactly ours (INTEGER PRIMARY KEY without AUTOINCREMENT takes max + 1).
+        ids = {str(number): int(pid) for pid, number in self.db.execute(
+            "SELECT id, number FROM parcels WHERE id > ?", (last,))}
+        if len(ids) != len(rows):
+            raise StoreError("the import wrote an unexpected number of parcels",
+                             hint="run the sync again; nothing of it was saved")
+        sources = []
+        changes = []
+        for (order, waybill), row in zip(items, rows, strict=True):
+            pid = ids[row[1]]
+            sources.append((pid, order.provider, order.account, order.order_id))
+            changes.append(Change(pid, row[1], row[0], "", row[3], 0))
+            trace = order.traces.get(waybill.number) if waybill is not None else None
+            if trace and self.add_events(pid, trace):
+                newest = max(trace, key=lambda e: e.time)
+                self._update(pid, {"last_event_time": newest.time.isoformat(),
+                                   "last_event_utc": iso(newest.time),
+                                   "last_event_desc": newest.description,
+                                   "last_event_loc": newest.location})
+        self.db.executemany("INSERT OR IGNORE INTO sources (parcel_id, provider, account,"
+                            " order_id) VALUES (?,?,?,?)", sources)
+        return changes
+
+    def _merge_order(self, order: Order, tracking_provider: str) -> list[Change]:
+        """An order that touches stored parcels: merge it one parcel at a time."""
         source = (order.provider, order.account, order.order_id)
         placeholder_number = order_reference(order.provider, order.order_id)
         common = {"shop": order.shop, "quantity": order.quantity,
@@ -328,34 +450,35 @@ class Store:
             self.db.execute("DELETE FROM parcels WHERE kind='order' AND carrier='' AND number=?",
                             (placeholder_number,))
             for waybill in order.waybills:
-                changes.append(self._order_waybill(order, waybill, tracking_provider,
-                                                   source, common))
+                existing = self.find(waybill.number, waybill.carrier)
+                if existing is None:
+                    changes.extend(self._insert_fresh([(order, waybill)], tracking_provider))
+                else:
+                    changes.append(self._merge_waybill(order, waybill, existing, source,
+                                                       common))
             return changes
-        pid, created = self.add_parcel(placeholder_number, "", kind="order",
-                                       tracking_provider="", title=order.title,
-                                       status=order.status, source=source)
+        existing = self.find(placeholder_number, "")
+        if existing is None:
+            return self._insert_fresh([(order, None)], tracking_provider)
+        pid, _ = self.add_parcel(placeholder_number, "", kind="order", tracking_provider="",
+                                 title=order.title, status=order.status, source=source)
         row = self.get(pid)
         values = dict(common)
         if row["status"] != order.status.value:
             values.update(status=order.status.value, raw_status=order.raw_status,
                           updated_at=now_iso())
-        if created and order.updated_at:
-            values["updated_at"] = iso(order.updated_at)
         values["next_check_at"] = None
         self._update(pid, values)
-        changes.append(Change(pid, placeholder_number, "", "" if created else str(row["status"]),
+        changes.append(Change(pid, placeholder_number, "", str(row["status"]),
                               order.status.value, 0))
         return changes
 
-    def _order_waybill(self, order: Order, waybill: Waybill, tracking_provider: str,
+    def _merge_waybill(self, order: Order, waybill: Waybill, existing: sqlite3.Row,
                        source: tuple[str, str, str], common: dict[str, Any]) -> Change:
         trace = order.traces.get(waybill.number)
-        # A platform that returns its own trace (Taobao) keeps it fresh on every account
-        # sync: asking a tracking provider as well would only spend quota.
-        tracker = order.provider if order.traces else tracking_provider
-        pid, created = self.add_parcel(waybill.number, waybill.carrier,
-                                       tracking_provider=tracker, title=order.title,
-                                       status=Status.INFO_RECEIVED, source=source)
+        pid, _ = self.add_parcel(waybill.number, waybill.carrier,
+                                 tracking_provider=str(existing["tracking_provider"]),
+                                 title=order.title, source=source)
         row = self.get(pid)
         values = {k: v for k, v in common.items() if v is not None}
         if trace and self.add_events(pid, trace):
@@ -365,13 +488,11 @@ class Store:
                           updated_at=now_iso())
             if newest.status is not None:
                 values["status"] = newest.status.value
-        if created and order.updated_at:
-            values["updated_at"] = iso(order.updated_at)
         # The platform's own final word (signed/closed) when no tracking says otherwise.
         if order.status in FINAL_STATUSES and row["status"] in ("unknown", "info_received"):
             values.update(status=order.status.value, updated_at=now_iso())
         self._update(pid, values)
-        return Change(pid, waybill.number, waybill.carrier, "" if created else str(row["status"]),
+        return Change(pid, waybill.number, waybill.carrier, str(row["status"]),
                       str(values.get("status", row["status"])), 0)
 
     # -- accounts ---------------------------------------------------------------------------

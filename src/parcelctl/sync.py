@@ -20,7 +20,7 @@ from typing import Any
 from .config import Config
 from .errors import AuthorizationNeeded, ExitCode, ParcelctlError
 from .http import gather_or_cancel
-from .models import TrackRequest, TrackResult, utcnow
+from .models import Order, TrackRequest, TrackResult, utcnow
 from .policy import Policy
 from .providers import registry
 from .providers.base import AccountSession
@@ -104,6 +104,9 @@ class Syncer:
     async def run(self, *, providers: Sequence[str] | None = None, force: bool = False,
                   only_ids: set[int] | None = None) -> SyncSummary:
         """``only_ids``: track just these parcels (``add``), no account import."""
+        # One writer at a time on the store's connection: a streamed import keeps its
+        # transaction open across awaits, and every other write waits for it here.
+        self._writing = asyncio.Lock()
         summary = SyncSummary(started_at=self.clock())
         accounts = [a for a in self.store.accounts()
                     if (providers is None or a["provider"] in providers) and only_ids is None]
@@ -138,6 +141,16 @@ class Syncer:
         unit = UnitResult(f"{provider_name}:{account}", "account")
         started = self.clock()
         http = None
+        tracker = ""
+
+        def store_page(orders: list[Order]) -> None:
+            found = [c for c in self.store.import_orders(orders, tracker) if c.status_changed]
+            unit.changed += len(found)
+            if self.on_changes and found:
+                self.on_changes(found)
+            summary.changes.extend(found)
+
+        writer = _StreamedImport(self.store, self._writing, store_page)
         try:
             tokens = load_tokens(self.config, provider_name, account)
             provider, http = make_provider(self.config, provider_name)
@@ -150,32 +163,32 @@ class Syncer:
 
             session = AccountSession(provider_name, account, tokens, persist,
                                      since=datetime.fromisoformat(since) if since else None)
-            orders = await platform.list_orders(session)
             tracker = tracking_provider_name(self.config)
-            with self.store.transaction():
-                found: list[Change] = []
-                for order in orders:
-                    for change in self.store.upsert_order(order, tracker):
-                        if change.status_changed:
-                            found.append(change)
-                            unit.changed += 1
-                if self.on_changes and found:
-                    self.on_changes(found)
-                summary.changes.extend(found)
+            async for page in platform.iter_orders(session):
+                unit.items += len(page)
+                await writer.add(page)
+
+            def finish() -> None:
                 self.store.upsert_account(
                     provider_name, account, last_sync_at=iso(self.clock()),
                     sync_since=iso(started - timedelta(minutes=5)), health="ok",
                     last_error=None,
                     access_expires_at=_iso_or_none(session.tokens.access_expires_at),
                     refresh_expires_at=_iso_or_none(session.tokens.refresh_expires_at))
-            unit.items = len(orders)
+
+            await writer.commit(finish)
         except ParcelctlError as exc:
+            writer.rollback()
+            del summary.changes[writer.first_change:]
+            unit.items = unit.changed = 0
             self._fail(unit, exc)
             health = "reauth" if isinstance(exc, AuthorizationNeeded) else "error"
-            with self.store.transaction():
-                self.store.upsert_account(provider_name, account, health=health,
-                                          last_error=str(exc))
+            async with self._writing:
+                with self.store.transaction():
+                    self.store.upsert_account(provider_name, account, health=health,
+                                              last_error=str(exc))
         finally:
+            writer.rollback()  # anything else (a bug, Ctrl-C): nothing half-written stays
             if http is not None:
                 unit.requests = http.requests_sent
                 await http.aclose()
@@ -234,21 +247,9 @@ class Syncer:
             answers = await gather_or_cancel([one(b) for b in batches])
             now = self.clock()
             before = len(summary.changes)
-            with self.store.transaction():
-                for batch, results in zip(batches, answers, strict=True):
-                    by_number = {r.number: r for r in results}
-                    for row, request in batch:
-                        result = by_number.get(request.number)
-                        if result is None or self._vanished(int(row["id"])):
-                            continue
-                        self._apply(row, result, now, min_minutes, unit, summary)
-                for pid, message in refused.items():
-                    if self._vanished(pid):
-                        continue
-                    unit.item_errors[str(self.store.get(pid)["number"])] = message
-                    self.store.set_error(pid, message, None)
-                if self.on_changes and len(summary.changes) > before:
-                    self.on_changes(summary.changes[before:])
+            async with self._writing:
+                self._write_tracking(batches, answers, refused, now, min_minutes, unit,
+                                     summary, before)
         except ParcelctlError as exc:
             self._fail(unit, exc)
         finally:
@@ -256,6 +257,26 @@ class Syncer:
                 unit.requests = http.requests_sent
                 await http.aclose()
         return unit
+
+    def _write_tracking(self, batches: list[list[tuple[Any, TrackRequest]]],
+                    answers: list[list[TrackResult]], refused: dict[int, str],
+                    now: datetime, min_minutes: int, unit: UnitResult,
+                    summary: SyncSummary, before: int) -> None:
+        with self.store.transaction():
+            for batch, results in zip(batches, answers, strict=True):
+                by_number = {r.number: r for r in results}
+                for row, request in batch:
+                    result = by_number.get(request.number)
+                    if result is None or self._vanished(int(row["id"])):
+                        continue
+                    self._apply(row, result, now, min_minutes, unit, summary)
+            for pid, message in refused.items():
+                if self._vanished(pid):
+                    continue
+                unit.item_errors[str(self.store.get(pid)["number"])] = message
+                self.store.set_error(pid, message, None)
+            if self.on_changes and len(summary.changes) > before:
+                self.on_changes(summary.changes[before:])
 
     def _apply(self, row: Any, result: TrackResult, now: datetime, min_minutes: int,
                unit: UnitResult, summary: SyncSummary) -> None:
@@ -285,6 +306,63 @@ class Syncer:
         unit.error = str(exc)
         unit.exit_code = int(exc.exit_code)
         log.warning("%s failed: %s", unit.name, exc)
+
+
+class _StreamedImport:
+    """One account import written while it is fetched, still in ONE transaction.
+
+    The transaction opens with the first page (unless another unit of the run is writing;
+    then pages wait in memory until it is done) and commits after the last one, so storing
+    overlaps the network waits and the import stays all-or-nothing. Readers are never
+    blocked (WAL); another process that writes waits for the commit (busy timeout).
+    """
+
+    def __init__(self, store: Store, gate: asyncio.Lock,
+                 write: Callable[[list[Order]], None]) -> None:
+        self.store = store
+        self.gate = gate
+        self.write = write
+        self.waiting: list[list[Order]] = []
+        self.open = False
+        self.first_change = -1
+
+    async def add(self, page: list[Order]) -> None:
+        self.waiting.append(page)
+        if not self.open and not self.gate.locked():
+            await self._begin()
+        if self.open:
+            self._flush()
+
+    async def commit(self, finish: Callable[[], None]) -> None:
+        if not self.open:
+            await self._begin()
+        self._flush()
+        finish()
+        self.store.commit()
+        self.open = False
+        self.gate.release()
+
+    def rollback(self) -> None:
+        if self.open:
+            self.open = False
+            try:
+                self.store.rollback()
+            finally:
+                self.gate.release()
+
+    async def _begin(self) -> None:
+        await self.gate.acquire()
+        try:
+            self.store.begin()
+        except BaseException:
+            self.gate.release()
+            raise
+        self.open = True
+
+    def _flush(self) -> None:
+        for page in self.waiting:
+            self.write(page)
+        self.waiting.clear()
 
 
 def _pickup_code(result: TrackResult) -> str | None:

@@ -8,8 +8,10 @@ Points:
 
 * ``http_send`` — just before a request leaves; ``http_recv`` — just after its full answer
   arrived (the server has acted: a refresh token may already be rotated);
-* ``apply_result`` / ``upsert_order`` — after that many parcel writes inside a transaction;
-* ``commit_before`` / ``commit_after`` — around the COMMIT of the N-th write transaction;
+* ``apply_result`` — after that many parcel writes inside a transaction; ``import_orders``
+  — after that many pages of the shop import were written into its open transaction;
+* ``commit_before`` / ``commit_after`` — around the COMMIT of the N-th write transaction
+  (streamed imports included);
 * ``save_tokens_before`` / ``save_tokens_after`` — around persisting rotated OAuth tokens;
 * ``secrets_replace`` — secrets.json temp file written and synced, not yet renamed;
 * ``finish_run`` — every unit committed, the run record not yet written;
@@ -21,8 +23,6 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ def install(spec: str) -> None:
 
         setattr(Store, method_name, wrapper)
 
-    for name in ("apply_result", "upsert_order"):
+    for name in ("apply_result", "import_orders"):
         after(name)
 
     original_finish = Store.finish_run
@@ -80,20 +80,15 @@ def install(spec: str) -> None:
 
     Store.finish_run = finish_run  # type: ignore[method-assign]
 
-    @contextmanager
-    def transaction(self: Store) -> Iterator[Any]:
-        # The product's own transaction, with kill points around COMMIT.
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+    commit = Store.commit
+
+    def hooked_commit(self: Store) -> None:
+        # The product's own COMMIT (every transaction and streamed import goes through it).
         hit("commit_before")
-        self.db.execute("COMMIT")
+        commit(self)
         hit("commit_after")
 
-    Store.transaction = transaction  # type: ignore[method-assign]
+    Store.commit = hooked_commit  # type: ignore[method-assign]
 
     save_tokens = getattr(sync, "save_tokens")  # noqa: B009 - imported name, patched below
 

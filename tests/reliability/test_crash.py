@@ -55,7 +55,7 @@ HOOK_POINTS = [
     "secrets_replace=1",      # secrets.json temp file written, not renamed
     "save_tokens_after=1",    # persisted, not used yet
     "http_send=2", "http_recv=4", "http_recv=9", "http_send=14",
-    "upsert_order=1", "upsert_order=5", "upsert_order=9",
+    "import_orders=1", "import_orders=5", "import_orders=9",  # pages into the open import
     "commit_before=1", "commit_after=1",   # the shop import
     "http_recv=16", "http_send=19", "http_recv=22",
     "apply_result=1", "apply_result=3", "apply_result=6",

@@ -47,7 +47,8 @@ def main(
             bar.start()
         from ..notify import recorder
 
-        syncer = Syncer(config, store, progress=progress, on_changes=recorder(config, store))
+        hook = recorder(config, store)
+        syncer = Syncer(config, store, progress=progress, on_changes=hook)
         run_id = store.start_run()
         try:
             summary = run(syncer.run(providers=provider or None, force=force))
@@ -57,7 +58,7 @@ def main(
         store.finish_run(run_id, summary.exit_code, summary.to_json())
         from ..notify import after_sync
 
-        after_sync(config, store, summary)
+        after_sync(config, store, summary, recorded=hook.ok)
         from .sync_report import report
 
         report(config, store, summary, json_out=json_out, quiet=quiet)

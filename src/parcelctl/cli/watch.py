@@ -113,11 +113,11 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
             after_sync(config, store, SyncSummary())
             return Outcome()
         run_id = store.start_run()
-        summary = asyncio.run(Syncer(config, store, clock=clock,
-                                           on_changes=recorder(config, store, clock=clock)).run(
+        hook = recorder(config, store, clock=clock)
+        summary = asyncio.run(Syncer(config, store, clock=clock, on_changes=hook).run(
             only_ids=None if accounts else due))
         store.finish_run(run_id, summary.exit_code, summary.to_json())
-        after_sync(config, store, summary)
+        after_sync(config, store, summary, recorded=hook.ok)
         return Outcome(ran=True, requests=sum(u.requests for u in summary.units),
                        errors=[u.error or f"{u.name} failed" for u in summary.units if not u.ok],
                        exit_code=summary.exit_code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -145,6 +145,12 @@ class PlatformProvider(Provider):
     @abstractmethod
     async def list_orders(self, session: AccountSession) -> list[Order]:
         """All orders the account can see that changed since ``session.since``."""
+
+    async def iter_orders(self, session: AccountSession) -> AsyncIterator[list[Order]]:
+        """The same orders, a page at a time as they arrive, so that storing one page
+        overlaps fetching the next. An order may come again in a later page only in a newer
+        version. This default yields :meth:`list_orders` as one page."""
+        yield await self.list_orders(session)
 
     async def fresh_tokens(self, session: AccountSession, *, force: bool = False) -> TokenSet:
         """Refresh (and persist) when the access token is expired or about to be."""
