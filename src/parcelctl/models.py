@@ -104,6 +104,9 @@ class TrackRequest:
     number: str
     carrier: str = ""
     phone: str | None = None
+    #: This provider answered for the number before without an error (17TRACK: it is
+    #: registered there, so a poll needs no new ``register`` call).
+    known: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,8 +216,11 @@ class Syncer:
                 if checked and started - datetime.fromisoformat(checked) < floor:
                     unit.items -= 1
                     continue
+                # Answered before without an error: e.g. registered with 17TRACK already.
                 request = TrackRequest(str(row["number"]), str(row["carrier"]),
-                                       row["phone"] or None)
+                                       row["phone"] or None,
+                                       known=row["checked_at"] is not None
+                                       and row["last_error"] is None)
                 try:
                     tracker.check_request(request)  # e.g. phone missing: no request at all
                 except ParcelctlError as exc:

@@ -229,3 +229,46 @@ def test_sandbox_protocol_checks(sandbox: Any) -> None:
     stop = raw(sandbox, "stoptrack", [{"number": "ABCDE12345"}]).json()["data"]
     assert stop["rejected"][0]["error"]["code"] == -18019906
     assert raw(sandbox, "nosuch", []).status_code == 404
+
+
+def test_sync_polls_registered_numbers_with_one_request(sandbox: Any) -> None:
+    """Through the Syncer: the first poll registers, later ones only ask (one request per
+    batch instead of two); a registration 17TRACK lost is made again, nothing fails."""
+    from datetime import timedelta
+
+    from parcelctl.config import Config
+    from parcelctl.models import utcnow
+    from parcelctl.store import Store
+    from parcelctl.sync import Syncer
+
+    config = Config()
+    for key, value in sandbox.sandbox.credentials()["17track"].items():
+        config.set(f"providers.17track.{key}", value)
+    config.paths.ensure()
+    numbers = ["SF1321934960512", "773027491214552", "YT6247854916511"]
+    offset = timedelta()
+
+    def clock() -> Any:
+        return utcnow() + offset
+
+    def sync_round(hours: float) -> dict[str, int]:
+        nonlocal offset
+        offset += timedelta(hours=hours)
+        control(sandbox, "clock", {"advance": hours * 3600})
+        before = stats(sandbox)
+        with Store(config.paths.db_file) as store:
+            summary = asyncio.run(Syncer(config, store, clock=clock).run(force=True))
+        assert summary.exit_code == 0, summary.to_json()
+        return {k: v - before.get(k, 0) for k, v in stats(sandbox).items()
+                if v != before.get(k, 0)}
+
+    with Store(config.paths.db_file) as store, store.transaction():
+        for number in numbers:
+            store.add_parcel(number, "", tracking_provider="17track")
+    assert sync_round(0) == {"17track register": 1, "17track gettrackinfo": 1}
+    assert sync_round(2) == {"17track gettrackinfo": 1}
+    control(sandbox, "service/17track", {"reset_registrations": True})
+    assert sync_round(2) == {"17track gettrackinfo": 2, "17track register": 1}
+    with Store(config.paths.db_file) as store:
+        rows = store.db.execute("SELECT number, last_error FROM parcels").fetchall()
+    assert sorted(tuple(r) for r in rows) == [(n, None) for n in sorted(numbers)]

@@ -353,6 +353,8 @@ class FakeApi:
         self.calls: list[tuple[str, dict[str, str], list[dict[str, Any]]]] = []
         self.register_reply: dict[str, Any] | None = None
         self.status = 200
+        #: Numbers whose registration 17TRACK no longer has (until registered again).
+        self.forgotten: set[str] = set()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         endpoint = request.url.path.rsplit("/", 1)[-1]
@@ -364,11 +366,17 @@ class FakeApi:
             reply = self.register_reply or {"code": 0, "data": {"accepted": [
                 {"number": i["number"], "carrier": i.get("carrier", 990001), "origin": 1}
                 for i in items], "rejected": []}}
+            self.forgotten -= {i["number"] for i in items}
             return httpx.Response(200, json=reply)
+        lost = [i for i in items if i["number"] in self.forgotten]
+        items = [i for i in items if i["number"] not in self.forgotten]
         accepted = [info_item(i["number"], "InTransit", "InTransit_Other") for i in items]
         for item, sent in zip(accepted, items, strict=True):
             item["carrier"] = sent.get("carrier", 990001)
-        return httpx.Response(200, json=trackinfo(*accepted))
+        reply = trackinfo(*accepted)
+        reply["data"]["rejected"] = [{"number": i["number"], "error": {
+            "code": -18019902, "message": "The number is not registered."}} for i in lost]
+        return httpx.Response(200, json=reply)
 
 
 def run(api: FakeApi, requests: list[TrackRequest], **settings: Any) -> list[Any]:
@@ -403,6 +411,35 @@ def test_track_sends_register_then_gettrackinfo() -> None:
                                {"number": "SF1321934960512", "carrier": 990001},
                                {"number": "7730274912145", "carrier": 123456}]
     assert [r.carrier for r in results] == ["ups", "shunfeng", "zhongtong"]
+    assert all(r.status is Status.IN_TRANSIT for r in results)
+
+
+def test_known_numbers_are_polled_without_registering_again() -> None:
+    api = FakeApi()
+    results = run(api, [TrackRequest("RR123456789CN", known=True),
+                        TrackRequest("1234567890", "dhl", known=True),
+                        TrackRequest("LX000000001CN")])
+    assert [c[0] for c in api.calls] == ["register", "gettrackinfo"]
+    assert api.calls[0][2] == [{"number": "LX000000001CN"}]  # only the new one
+    assert api.calls[1][2] == [{"number": "RR123456789CN"},
+                               {"number": "1234567890", "carrier": 100001},
+                               {"number": "LX000000001CN", "carrier": 990001}]
+    assert all(r.status is Status.IN_TRANSIT and r.error is None for r in results)
+    api.calls.clear()
+    run(api, [TrackRequest("RR123456789CN", known=True)])
+    assert [c[0] for c in api.calls] == ["gettrackinfo"]  # one request per poll, not two
+
+
+def test_a_lost_registration_is_registered_again() -> None:
+    api = FakeApi()
+    api.forgotten = {"RR123456789CN"}  # stopped, or registered under another key
+    results = run(api, [TrackRequest("RR123456789CN", known=True),
+                        TrackRequest("1234567890", "dhl", known=True)])
+    assert [(c[0], [i["number"] for i in c[2]]) for c in api.calls] == [
+        ("gettrackinfo", ["RR123456789CN", "1234567890"]),
+        ("register", ["RR123456789CN"]),
+        ("gettrackinfo", ["RR123456789CN"])]
+    assert [r.error for r in results] == [None, None]
     assert all(r.status is Status.IN_TRANSIT for r in results)
 
 

@@ -7,6 +7,7 @@ re-run with ``--debug`` (which shows the traceback, without local variables, red
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -145,6 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     from .output import error
 
     args = list(sys.argv[1:] if argv is None else argv)
+    # A sync of a big shop or `list --all --json` allocates hundreds of thousands of
+    # objects that live until the command ends, and almost none of them form cycles:
+    # collecting the youngest generation every 700 allocations (the default) spent ~0.1 s
+    # of a 10,000-order import re-scanning them. Reference counting still frees at once.
+    gc.set_threshold(10_000, 10, 10)
     debug = _debug_enabled(args)
     _setup_logging(debug)
     code: int = 0

@@ -102,6 +102,7 @@ MILESTONE_MAP: dict[str, Status] = {
 EVENT_STAGE_MAP: dict[str, Status] = STATUS_MAP | MILESTONE_MAP | SUB_STATUS_MAP
 
 ALREADY_REGISTERED = -18019901
+NOT_REGISTERED = -18019902
 NO_INFO_CODES = frozenset({-18019909, -18019808})
 
 #: Every code of sheet §5 (plus the 429 envelope): what happened, and what to do next.
@@ -421,6 +422,33 @@ class SeventeenTrackProvider(TrackingProvider):
                                            headers=headers, idempotent=True)
         return self._decode(response)
 
+    async def _register(self, requests: Sequence[TrackRequest]
+                        ) -> tuple[dict[str, int | None], dict[str, ItemError]]:
+        if not requests:
+            return {}, {}
+        lang = as_str(self.settings.get("lang"))
+        items: list[dict[str, Any]] = []
+        for req in requests:
+            item: dict[str, Any] = {"number": req.number}
+            if req.carrier in self.carriers:
+                item["carrier"] = self.carriers[req.carrier]
+            digits = "".join(ch for ch in req.phone or "" if ch.isdigit())
+            if digits:
+                item["param"] = digits[-4:]
+            if lang:
+                item["lang"] = lang
+            items.append(item)
+        return parse_register(await self._post("register", items))
+
+    async def _trackinfo(self, numbers: Mapping[str, int | None]) -> dict[str, TrackResult]:
+        """number (upper case) -> its result, for gettrackinfo on ``numbers`` (with carrier)."""
+        if not numbers:
+            return {}
+        query = [{"number": n} | ({"carrier": c} if c else {}) for n, c in numbers.items()]
+        reverse = {code: name for name, code in self.carriers.items()}
+        return {result.number.upper(): result
+                for result in parse_trackinfo(await self._post("gettrackinfo", query), reverse)}
+
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code == 404:
             raise ConfigError("no 17TRACK API at the configured address (HTTP 404)",
@@ -440,27 +468,20 @@ class SeventeenTrackProvider(TrackingProvider):
         if not requests:
             return []
         unique = list({r.number: r for r in requests}.values())
-        lang = as_str(self.settings.get("lang"))
-        register: list[dict[str, Any]] = []
-        for req in unique:
-            item: dict[str, Any] = {"number": req.number}
-            if req.carrier in self.carriers:
-                item["carrier"] = self.carriers[req.carrier]
-            digits = "".join(ch for ch in req.phone or "" if ch.isdigit())
-            if digits:
-                item["param"] = digits[-4:]
-            if lang:
-                item["lang"] = lang
-            register.append(item)
-        accepted, rejected = parse_register(await self._post("register", register))
-
+        # A number 17TRACK answered for before is registered there: polling it is one
+        # gettrackinfo call (free), not register + gettrackinfo. Should the registration be
+        # gone (stopped, another key), 17TRACK says -18019902 and it is registered again.
+        known = {r.number.upper(): r for r in unique if r.known}
+        accepted, rejected = await self._register([r for r in unique if not r.known])
+        query = {r.number: self.carriers.get(r.carrier) for r in known.values()} | accepted
+        found = await self._trackinfo(query)
+        lost = [known[n] for n, result in found.items()
+                if n in known and result.raw_status == str(NOT_REGISTERED)]
+        if lost:
+            again, refused = await self._register(lost)
+            rejected.update(refused)
+            found.update(await self._trackinfo(again))
         rejected = {number.upper(): error for number, error in rejected.items()}
-        found: dict[str, TrackResult] = {}
-        query = [{"number": n} | ({"carrier": c} if c else {}) for n, c in accepted.items()]
-        if query:
-            reverse = {code: name for name, code in self.carriers.items()}
-            for result in parse_trackinfo(await self._post("gettrackinfo", query), reverse):
-                found[result.number.upper()] = result
 
         results: list[TrackResult] = []
         for req in requests:
