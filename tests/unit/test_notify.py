@@ -226,6 +226,22 @@ def test_first_import_backlog_is_not_news(config: Config, store: Store, tmp_path
     assert [p["number"] for p in lines(out)] == ["JDVA11408814483"]
 
 
+def test_first_import_without_scans_uses_the_platforms_update_time(
+        config: Config, store: Store, tmp_path: Path) -> None:
+    """A shop's orders come without tracking events: a 10,000-order first import must not
+    announce thousands of long-delivered orders, only what changed within the backlog."""
+    out = command_log(config, tmp_path)
+    old = add_parcel(store, "YT6247854916511", status="delivered")
+    fresh = add_parcel(store, "JDVA11408814483", status="delivered")
+    for pid, updated in ((old, NOON - timedelta(days=30)), (fresh, NOON - timedelta(hours=3))):
+        store.db.execute("UPDATE parcels SET last_event_utc=NULL, last_event_time=NULL,"
+                         " updated_at=? WHERE id=?", (iso(updated), pid))
+    changes = [Change(old, "YT6247854916511", "yuantong", "", "delivered", 0),
+               Change(fresh, "JDVA11408814483", "jd", "", "delivered", 0)]
+    after_sync(config, store, summary(*changes), clock=clock(NOON))
+    assert [p["number"] for p in lines(out)] == ["JDVA11408814483"]
+
+
 # -- overdue and stale ----------------------------------------------------------------------
 
 def test_overdue_order_notifies_once_per_promise(config: Config, store: Store,
