@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -143,12 +144,11 @@ class Syncer:
         http = None
         tracker = ""
 
-        def store_page(orders: list[Order]) -> None:
+        def store_page(orders: list[Order]) -> list[Change]:
             found = [c for c in self.store.import_orders(orders, tracker) if c.status_changed]
-            unit.changed += len(found)
             if self.on_changes and found:
-                self.on_changes(found)
-            summary.changes.extend(found)
+                self.on_changes(found)  # inside the import's transaction
+            return found
 
         writer = _StreamedImport(self.store, self._writing, store_page)
         try:
@@ -176,11 +176,12 @@ class Syncer:
                     access_expires_at=_iso_or_none(session.tokens.access_expires_at),
                     refresh_expires_at=_iso_or_none(session.tokens.refresh_expires_at))
 
-            await writer.commit(finish)
+            found = await writer.commit(finish)
+            unit.changed = len(found)
+            summary.changes.extend(found)
         except ParcelctlError as exc:
             writer.rollback()
-            del summary.changes[writer.first_change:]
-            unit.items = unit.changed = 0
+            unit.items = 0
             self._fail(unit, exc)
             health = "reauth" if isinstance(exc, AuthorizationNeeded) else "error"
             async with self._writing:
@@ -317,26 +318,44 @@ class _StreamedImport:
     The transaction opens with the first page (unless another unit of the run is writing;
     then pages wait in memory until it is done) and commits after the last one, so storing
     overlaps the network waits and the import stays all-or-nothing. Readers are never
-    blocked (WAL); another process that writes waits for the commit (busy timeout).
+    blocked (WAL). Another process that writes (``archive``, ``rm``, ``add``) waits for the
+    commit, so the write lock is never held for long: when no page has come for
+    ``STALL_SECONDS`` (a retry, a throttled platform) or the transaction has been open for
+    ``MAX_OPEN_SECONDS``, it is rolled back and the import goes on in memory; everything
+    is then written at the end, as a whole.
     """
 
+    STALL_SECONDS = 2.0
+    MAX_OPEN_SECONDS = 15.0
+
     def __init__(self, store: Store, gate: asyncio.Lock,
-                 write: Callable[[list[Order]], None]) -> None:
+                 write: Callable[[list[Order]], list[Change]]) -> None:
         self.store = store
         self.gate = gate
         self.write = write
-        self.waiting: list[list[Order]] = []
+        self.pages: list[list[Order]] = []  # every page so far, to write again after a yield
+        self.written = 0  # pages of ``pages`` inside the open transaction
+        self.changes: list[Change] = []  # what the written pages changed
         self.open = False
-        self.first_change = -1
+        self.streaming = True
+        self.opened_at = 0.0
+        self._stall: asyncio.TimerHandle | None = None
 
     async def add(self, page: list[Order]) -> None:
-        self.waiting.append(page)
-        if not self.open and not self.gate.locked():
+        self._disarm()
+        self.pages.append(page)
+        if self.open and time.monotonic() - self.opened_at > self.MAX_OPEN_SECONDS:
+            self.give_way()
+        if self.streaming and not self.open and not self.gate.locked():
             await self._begin()
         if self.open:
             self._flush()
+            self._stall = asyncio.get_running_loop().call_later(self.STALL_SECONDS,
+                                                                self.give_way)
 
-    async def commit(self, finish: Callable[[], None]) -> None:
+    async def commit(self, finish: Callable[[], None]) -> list[Change]:
+        """Write what is left, ``finish`` inside the transaction, commit: the changes."""
+        self._disarm()
         if not self.open:
             await self._begin()
         self._flush()
@@ -344,14 +363,25 @@ class _StreamedImport:
         self.store.commit()
         self.open = False
         self.gate.release()
+        return self.changes
 
     def rollback(self) -> None:
+        self._disarm()
         if self.open:
             self.open = False
+            self.written = 0
+            self.changes = []
             try:
                 self.store.rollback()
             finally:
                 self.gate.release()
+
+    def give_way(self) -> None:
+        """Release the write lock; the pages stay in memory and are written at the end."""
+        if self.open:
+            log.debug("import: no page for a while, writing it at the end instead")
+        self.streaming = False
+        self.rollback()
 
     async def _begin(self) -> None:
         await self.gate.acquire()
@@ -361,11 +391,17 @@ class _StreamedImport:
             self.gate.release()
             raise
         self.open = True
+        self.opened_at = time.monotonic()
 
     def _flush(self) -> None:
-        for page in self.waiting:
-            self.write(page)
-        self.waiting.clear()
+        for page in self.pages[self.written:]:
+            self.changes.extend(self.write(page))
+            self.written += 1
+
+    def _disarm(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
 
 
 def _pickup_code(result: TrackResult) -> str | None:
