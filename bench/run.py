@@ -38,7 +38,7 @@ FULL: dict[str, Any] = {
     # Cainiao twice: 1,000 at a configured 10/s (0.5/s would take 200 s), and 50 at 0.5/s.
     "sync": {"latency_ms": 50.0, "tracking": [("17track", 1000, None), ("kuaidi100", 1000, None),
                                               ("cainiao", 1000, 10.0), ("cainiao", 50, None)],
-             "orders": 10_000},
+             "orders": 10_000, "orders_also_at_ms": [150.0]},
     "economy": {"orders": 200, "manual": {"kuaidi100": 40, "17track": 40, "cainiao": 20},
                 "days": 7.0, "step_minutes": 30},
     "growth": {"list_sizes": [1_000, 10_000, 100_000], "active": 1_000, "events_per": 10,
@@ -153,6 +153,11 @@ def run_sync(plan: dict[str, Any]) -> dict[str, Any]:
         cases.append(syncing.tracking_throughput(provider, count, latency, rate=rate))
     _log(f"  kuaishou: {plan['orders']} orders")
     cases.append(syncing.kuaishou_first_sync(plan["orders"], latency))
+    # The target is judged at 50 ms. A platform in China seen from elsewhere is further
+    # away: where the network, not the CPU, is the limit, the streamed import shows.
+    for extra in plan.get("orders_also_at_ms", []):
+        _log(f"  kuaishou: {plan['orders']} orders at {extra:g} ms")
+        cases.append(syncing.kuaishou_first_sync(plan["orders"], extra) | {"informational": True})
     return {"cases": cases}
 
 
@@ -212,14 +217,16 @@ def evaluate(results: dict[str, Any], *, smoke: bool) -> tuple[list[dict[str, An
             size += ", default 0.5/s"
         detail = ""
         if name == "kuaishou":
-            detail = (f"; fetch {case['fetch_s']:.2f} s = {case['fetch_ratio']:.2f}× bound, "
-                      f"store {case['store_writes_s']:.2f} s")
-        row("2 sync", f"{name} {size}",
+            size += f" at {case['latency_ms']:g} ms"
+            detail = (f"; CPU {case['sync_cpu_s']:.2f} s; store work "
+                      f"{case['store_writes_s']:.2f} s, overlapping the fetch")
+        informational = bool(case.get("informational"))
+        row("2 sync", f"{name} {size}" + (" (information)" if informational else ""),
             f"{case['sync_s']:.2f} s (process {case['wall_s']:.2f} s), "
             f"{case['requests']} req, {case['peak_rss_mb']:.0f} MB{detail}",
             f"bound {case['bound_s']:.2f} s: {case['bound']}", case["ratio"],
-            f"≤ {TARGETS['sync_ratio']}×, < 150 MB",
-            case["ratio"] <= TARGETS["sync_ratio"]
+            "-" if informational else f"≤ {TARGETS['sync_ratio']}×, < 150 MB",
+            None if informational else case["ratio"] <= TARGETS["sync_ratio"]
             and case["peak_rss_mb"] < TARGETS["sync_rss_mb"])
         if any(not unit["ok"] for unit in case["units"]):
             failed.append(f"sync {name}: a unit failed")

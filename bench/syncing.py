@@ -36,6 +36,7 @@ def run_sync(*args: str) -> dict[str, Any]:
     runs = report.get("sync_runs_s") or [float("nan")]
     return {"wall_s": round(run.seconds, 3), "sync_s": round(runs[0], 3),
             "store_writes_s": round(float(report.get("store_in_sync_s", 0.0)), 3),
+            "sync_cpu_s": round(float(report.get("sync_cpu_s", float("nan"))), 3),
             "notify_s": round(float(report.get("after_sync_s", 0.0)), 3),
             "peak_rss_mb": round(run.peak_rss_mb, 1), "exit_code": run.returncode,
             "units": [{k: u[k] for k in ("name", "ok", "requests", "items", "error")}

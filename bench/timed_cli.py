@@ -94,6 +94,7 @@ def _time_syncer(report: dict[str, object]) -> None:
 
     async def timed_run(self: sync.Syncer, *args: object, **kwargs: object) -> sync.SyncSummary:
         started = time.perf_counter()
+        cpu = time.process_time()
         writes_before = float(report["store_s"])  # type: ignore[arg-type]
         try:
             return await original(self, *args, **kwargs)  # type: ignore[arg-type]
@@ -101,6 +102,7 @@ def _time_syncer(report: dict[str, object]) -> None:
             runs = report["sync_runs_s"]
             assert isinstance(runs, list)
             runs.append(time.perf_counter() - started)
+            report["sync_cpu_s"] = time.process_time() - cpu  # all threads of the process
             report["store_in_sync_s"] = float(report["store_s"]) - writes_before  # type: ignore[arg-type]
 
     sync.Syncer.run = timed_run  # type: ignore[method-assign]
