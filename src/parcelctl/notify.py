@@ -234,16 +234,9 @@ class Notifier:
 
     def _rows(self, ids: set[int], columns: str = "*") -> dict[int, sqlite3.Row]:
         """id -> row (id is the first column either way)."""
-        found: dict[int, sqlite3.Row] = {}
         select = "*" if columns == "*" else f"id, {columns}"
-        ordered = sorted(ids)
-        for i in range(0, len(ordered), 500):
-            chunk = ordered[i:i + 500]
-            for row in self.store.db.execute(
-                    f"SELECT {select} FROM parcels"  # noqa: S608 - fixed names
-                    f" WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                found[int(row[0])] = row
-        return found
+        return {int(row[0]): row for row in self.store.select_in(
+            f"SELECT {select} FROM parcels WHERE id IN ({{}})", ids)}  # noqa: S608
 
     def _times(self, ids: set[int]) -> dict[int, str]:
         """id -> when a newly imported parcel last changed (see :func:`_is_backlog`)."""

@@ -363,14 +363,16 @@ class Store:
         return changes
 
     def _stored_numbers(self, numbers: set[str]) -> set[str]:
-        found: set[str] = set()
-        ordered = sorted(numbers)
+        return {str(row[0]) for row in self.select_in("SELECT number FROM parcels WHERE"
+                                                      " number IN ({})", numbers)}
+
+    def select_in(self, sql: str, values: Iterable[Any]) -> Iterator[sqlite3.Row]:
+        """Rows of ``sql`` whose ``{}`` is filled with placeholders for ``values``, asked
+        in chunks that stay under SQLite's limit on bound parameters."""
+        ordered = sorted(values)
         for i in range(0, len(ordered), 500):
             chunk = ordered[i:i + 500]
-            found.update(row[0] for row in self.db.execute(
-                f"SELECT number FROM parcels WHERE number IN ({','.join('?' * len(chunk))})",  # noqa: S608
-                chunk))
-        return found
+            yield from self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
 
     def _insert_fresh(self, items: list[tuple[Order, Waybill | None]], tracking_provider: str
                       ) -> list[Change]:
