@@ -118,3 +118,26 @@ def test_a_failure_after_streaming_leaves_nothing(sandbox: Any,
         assert store.db.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
         account = store.account("kuaishou", "shop")
         assert account is not None and account["health"] == "error"
+
+
+def test_two_accounts_import_at_once_one_writer_at_a_time(sandbox: Any) -> None:
+    """Both accounts fetch together; the second one's pages wait in memory while the first
+    streams into its transaction, then go in its own: every waybill ends with both sources."""
+    config = _linked(sandbox)
+
+    def visit(url: str) -> str:
+        return str(httpx.get(url, follow_redirects=False, timeout=10).headers["location"])
+
+    link_account("kuaishou", account="second", open_browser=False, visit=visit,
+                 show=lambda _text: None, config=config)
+    with Store(config.paths.db_file) as store:
+        summary = asyncio.run(Syncer(config, store).run(providers=["kuaishou"]))
+        assert summary.exit_code == 0, summary.to_json()
+        assert [u.ok for u in summary.units] == [True, True]
+        accounts = {r[0]: r[1] for r in store.db.execute(
+            "SELECT parcel_id, group_concat(DISTINCT account) FROM sources GROUP BY parcel_id")}
+        parcels = store.db.execute("SELECT count(*) FROM parcels").fetchone()[0]
+    assert len(accounts) == parcels
+    assert {tuple(sorted(v.split(","))) for v in accounts.values()} == {("second", "shop")}
+    # Only the first import created parcels; the second found them all (no status change).
+    assert sorted(u.changed for u in summary.units) == [0, parcels]
