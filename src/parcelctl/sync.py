@@ -1,10 +1,12 @@
 """Orchestration: accounts -> orders -> waybills -> tracking -> store.
 
-Network waits overlap (asyncio): every linked account and every tracking provider runs
-concurrently, and inside a provider its batches run concurrently, bounded by the provider's
-own rate limiter and concurrency. Writes are not concurrent: each account's import and each
-tracking provider's results are applied in ONE transaction, so a crash or failure leaves that
-unit exactly as it was before (all-or-nothing), and the others are still saved.
+Network waits overlap (asyncio): the linked accounts are imported concurrently, then the
+tracking providers run concurrently (they track what the imports brought), and inside a
+provider its batches or windows run concurrently, bounded by the provider's own rate
+limiter and concurrency. Writes are not concurrent: each account's import and each tracking
+provider's results are applied in ONE transaction, so a crash or failure leaves that unit
+exactly as it was before (all-or-nothing), and the others are still saved. An account's
+pages are written into its transaction while the next ones are fetched (_StreamedImport).
 """
 
 from __future__ import annotations
@@ -263,9 +265,9 @@ class Syncer:
         return unit
 
     def _write_tracking(self, batches: list[list[tuple[Any, TrackRequest]]],
-                    answers: list[list[TrackResult]], refused: dict[int, str],
-                    now: datetime, min_minutes: int, unit: UnitResult,
-                    summary: SyncSummary, before: int) -> None:
+                        answers: list[list[TrackResult]], refused: dict[int, str],
+                        now: datetime, min_minutes: int, unit: UnitResult,
+                        summary: SyncSummary, before: int) -> None:
         with self.store.transaction():
             for batch, results in zip(batches, answers, strict=True):
                 by_number = {r.number: r for r in results}
