@@ -2,7 +2,9 @@
 
 Flow for a batch of at most 40 numbers: ``POST {base}/register`` (a number that is already
 registered, ``-18019901``, counts as success), then ``POST {base}/gettrackinfo`` for every
-registered number. Every call sends the API key in the ``17token`` header; there is no
+registered number. A number 17TRACK answered for before (``TrackRequest.known``) skips the
+register call; if 17TRACK no longer has it (``-18019902``) it is registered and asked again
+in the same poll. Every call sends the API key in the ``17token`` header; there is no
 signing. The documented limit is 3 requests/second per key (HTTP 429 beyond).
 
 Configurable because the real protocol is not confirmed (sheet §7 UNKNOWN):
