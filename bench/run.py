@@ -8,7 +8,7 @@ Prints a table and writes JSON (default ``bench/results/<UTC time>.json``). Each
 is measured in the same run as its reference (the Typer+Rich import floor for commands, the
 bound computed from latency and rate limits for syncs) and reported as a ratio. The smoke run
 checks that everything works (exit 1 if a functional check fails); it never judges timings,
-so CI noise cannot fail it. See bench/README-section.md for the latest figures.
+so CI noise cannot fail it. The latest figures are in README.md, "Performance".
 """
 
 from __future__ import annotations
