@@ -56,6 +56,19 @@ def order_reference(provider: str, order_id: str) -> str:
     return f"{ORDER_PREFIX.get(provider, provider.upper())}-{order_id}"
 
 
+def _order_columns(order: Order) -> dict[str, Any]:
+    """The parcel columns an order fills in, in the order the bulk INSERT lists them."""
+    return {"shop": order.shop, "quantity": order.quantity, "price_cents": order.price_cents,
+            "order_time": iso(order.created_at) if order.created_at else None,
+            "promised_ship_at": iso(order.promised_ship_at) if order.promised_ship_at else None}
+
+
+def _last_event_columns(event: TrackingEvent) -> dict[str, Any]:
+    """The parcel columns that show its newest event."""
+    return {"last_event_time": event.time.isoformat(), "last_event_utc": iso(event.time),
+            "last_event_desc": event.description, "last_event_loc": event.location}
+
+
 def _order_numbers(order: Order) -> set[str]:
     """Every parcel number an order can touch: its waybills and its placeholder."""
     return {w.number for w in order.waybills} | {order_reference(order.provider, order.order_id)}
@@ -277,9 +290,7 @@ class Store:
             changed = True
         newest = max(result.events, key=lambda e: e.time, default=None)
         if inserted and newest is not None:
-            values.update(last_event_time=newest.time.isoformat(),
-                          last_event_utc=iso(newest.time),
-                          last_event_desc=newest.description, last_event_loc=newest.location)
+            values.update(_last_event_columns(newest))
         if changed:
             values["updated_at"] = now_iso()
         self._update(pid, values)
@@ -384,21 +395,22 @@ class Store:
             return []
         now = now_iso()
         rows: list[tuple[Any, ...]] = []
+        traces: dict[str, list[TrackingEvent]] = {}  # number -> the platform's own trace
         for order, waybill in items:
-            trace = order.traces.get(waybill.number) if waybill is not None else None
             when = iso(order.updated_at) if order.updated_at else now
-            common = (order.shop, order.quantity, order.price_cents,
-                      iso(order.created_at) if order.created_at else None,
-                      iso(order.promised_ship_at) if order.promised_ship_at else None)
+            common = _order_columns(order).values()
             if waybill is None:
                 rows.append(("", order_reference(order.provider, order.order_id), "order",
                               order.status.value, order.raw_status, order.title, "", now, when,
                               None, *common))
                 continue
             status = Status.INFO_RECEIVED
-            newest = max(trace, key=lambda e: e.time) if trace else None
-            if newest is not None and newest.status is not None:
-                status = newest.status
+            trace = order.traces.get(waybill.number)
+            if trace:
+                traces[waybill.number] = trace
+                newest = max(trace, key=lambda e: e.time)
+                if newest.status is not None:
+                    status = newest.status
             # The platform's own final word (signed/closed) for a parcel new to us.
             if order.status in FINAL_STATUSES:
                 status = order.status
@@ -422,17 +434,13 @@ class Store:
                              hint="run the sync again; nothing of it was saved")
         sources = []
         changes = []
-        for (order, waybill), row in zip(items, rows, strict=True):
+        for (order, _), row in zip(items, rows, strict=True):
             pid = ids[row[1]]
             sources.append((pid, order.provider, order.account, order.order_id))
             changes.append(Change(pid, row[1], row[0], "", row[3], 0))
-            trace = order.traces.get(waybill.number) if waybill is not None else None
+            trace = traces.get(row[1])
             if trace and self.add_events(pid, trace):
-                newest = max(trace, key=lambda e: e.time)
-                self._update(pid, {"last_event_time": newest.time.isoformat(),
-                                   "last_event_utc": iso(newest.time),
-                                   "last_event_desc": newest.description,
-                                   "last_event_loc": newest.location})
+                self._update(pid, _last_event_columns(max(trace, key=lambda e: e.time)))
         self.db.executemany("INSERT OR IGNORE INTO sources (parcel_id, provider, account,"
                             " order_id) VALUES (?,?,?,?)", sources)
         return changes
@@ -441,11 +449,7 @@ class Store:
         """An order that touches stored parcels: merge it one parcel at a time."""
         source = (order.provider, order.account, order.order_id)
         placeholder_number = order_reference(order.provider, order.order_id)
-        common = {"shop": order.shop, "quantity": order.quantity,
-                  "price_cents": order.price_cents,
-                  "order_time": iso(order.created_at) if order.created_at else None,
-                  "promised_ship_at": iso(order.promised_ship_at)
-                  if order.promised_ship_at else None}
+        common = _order_columns(order)
         changes: list[Change] = []
         if order.waybills:
             # Shipped: the placeholder (if any) gives way to the real waybills.
@@ -485,9 +489,7 @@ class Store:
         values = {k: v for k, v in common.items() if v is not None}
         if trace and self.add_events(pid, trace):
             newest = max(trace, key=lambda e: e.time)
-            values.update(last_event_time=newest.time.isoformat(), last_event_utc=iso(newest.time),
-                          last_event_desc=newest.description, last_event_loc=newest.location,
-                          updated_at=now_iso())
+            values.update(_last_event_columns(newest), updated_at=now_iso())
             if newest.status is not None:
                 values["status"] = newest.status.value
         # The platform's own final word (signed/closed) when no tracking says otherwise.
