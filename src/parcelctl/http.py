@@ -209,11 +209,6 @@ class HttpClient:
             self._new_lane()  # the first one now: it builds the TLS context (see _tls_context)
         self._idle.append(self._lanes[0])
 
-    @property
-    def _client(self) -> httpx.AsyncClient:
-        """A client for code that needs one (e.g. inspecting its TLS settings)."""
-        return self._lanes[0]
-
     def _new_client(self, connections: int) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 10.0)),

@@ -271,7 +271,7 @@ class Notifier:
 
     def _insert(self, row: sqlite3.Row, kind: str, key: str, old_status: str) -> int | None:
         payload = self.payload(row, kind, old_status)
-        # Inside a sync's own transaction (see ``recorder``) the notification commits or rolls
+        # Inside a sync's own transaction (see ``Recorder``) the notification commits or rolls
         # back together with the change it announces: a crash cannot lose one.
         context = (contextlib.nullcontext(self.store.db) if self.store.db.in_transaction
                    else self.store.transaction())
@@ -394,11 +394,6 @@ def _is_backlog(when: str, cutoff: str) -> bool:
     # traces) the platform's own time of the order's last change, which the store gives a
     # new parcel. Both are UTC ISO-8601 text of one format: they compare like the instants.
     return bool(when) and when < cutoff
-
-
-def recorder(config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow
-             ) -> Recorder:
-    return Recorder(config, store, clock=clock)
 
 
 def after_sync(config: Config, store: Store, summary: SyncSummary, *,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from parcelctl.config import Config
-from parcelctl.notify import recorder
+from parcelctl.notify import Recorder
 from parcelctl.store import Store
 from parcelctl.sync import Syncer
 
@@ -30,7 +30,7 @@ def test_changes_and_notifications_commit_together(sandbox: Any) -> None:
         with store.transaction():
             store.add_parcel("773027491214552", "shentong", tracking_provider="kuaidi100")
         # No after_sync: as if the process died right after the sync's commit.
-        syncer = Syncer(config, store, on_changes=recorder(config, store))
+        syncer = Syncer(config, store, on_changes=Recorder(config, store))
         summary = asyncio.run(syncer.run())
         assert summary.exit_code == 0
     db = sqlite3.connect(config.paths.db_file)
@@ -44,7 +44,7 @@ def test_a_failing_unit_rolls_back_its_notifications(sandbox: Any) -> None:
     with Store(config.paths.db_file) as store:
         with store.transaction():
             store.add_parcel("773027491214552", "shentong", tracking_provider="kuaidi100")
-        record = recorder(config, store)
+        record = Recorder(config, store)
 
         def record_then_fail(changes: list[Any]) -> None:
             record(changes)

@@ -250,7 +250,7 @@ def test_tls_verification_cannot_be_turned_off() -> None:
     from parcelctl.http import HttpClient
 
     client = HttpClient("test")
-    pool: Any = client._client._transport._pool  # type: ignore[attr-defined]
+    pool: Any = client._lanes[0]._transport._pool  # type: ignore[attr-defined]
     context: ssl.SSLContext = pool._ssl_context
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     import asyncio

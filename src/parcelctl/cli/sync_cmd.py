@@ -45,9 +45,9 @@ def main(
                 bar.update(tasks[name], completed=done)
 
             bar.start()
-        from ..notify import recorder
+        from ..notify import Recorder
 
-        hook = recorder(config, store)
+        hook = Recorder(config, store)
         syncer = Syncer(config, store, progress=progress, on_changes=hook)
         run_id = store.start_run()
         try:

@@ -94,7 +94,7 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
     from ..errors import ParcelctlError
     from ..http import redact
     from ..lock import SyncLock
-    from ..notify import after_sync, recorder
+    from ..notify import Recorder, after_sync
     from ..store import iso
     from ..sync import Syncer, SyncSummary
 
@@ -113,7 +113,7 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
             after_sync(config, store, SyncSummary())
             return Outcome()
         run_id = store.start_run()
-        hook = recorder(config, store, clock=clock)
+        hook = Recorder(config, store, clock=clock)
         summary = asyncio.run(Syncer(config, store, clock=clock, on_changes=hook).run(
             only_ids=None if accounts else due))
         store.finish_run(run_id, summary.exit_code, summary.to_json())
