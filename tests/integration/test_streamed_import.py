@@ -26,13 +26,18 @@ def _linked(sandbox: Any) -> Config:
     for key, value in sandbox.sandbox.credentials()["kuaishou"].items():
         config.set(f"providers.kuaishou.{key}", value)
     config.set("providers.tracking.default", "kuaidi100")
+    _link(config, "shop")
+    return config
+
+
+def _link(config: Config, account: str) -> None:
+    """``parcelctl link kuaishou`` with one GET of the authorize URL as the browser."""
 
     def visit(url: str) -> str:
         return str(httpx.get(url, follow_redirects=False, timeout=10).headers["location"])
 
-    link_account("kuaishou", account="shop", open_browser=False, visit=visit,
+    link_account("kuaishou", account=account, open_browser=False, visit=visit,
                  show=lambda _text: None, config=config)
-    return config
 
 
 class LockProbe(threading.Thread):
@@ -124,12 +129,7 @@ def test_two_accounts_import_at_once_one_writer_at_a_time(sandbox: Any) -> None:
     """Both accounts fetch together; the second one's pages wait in memory while the first
     streams into its transaction, then go in its own: every waybill ends with both sources."""
     config = _linked(sandbox)
-
-    def visit(url: str) -> str:
-        return str(httpx.get(url, follow_redirects=False, timeout=10).headers["location"])
-
-    link_account("kuaishou", account="second", open_browser=False, visit=visit,
-                 show=lambda _text: None, config=config)
+    _link(config, "second")
     with Store(config.paths.db_file) as store:
         summary = asyncio.run(Syncer(config, store).run(providers=["kuaishou"]))
         assert summary.exit_code == 0, summary.to_json()
