@@ -246,14 +246,19 @@ def page_cursor(payload: Any) -> str | None:
 def parse_orders(payload: Any, account: str, carriers: Mapping[str, str] | None = None
                  ) -> tuple[list[Order], str | None]:
     """One page of ``open.order.cursor.list``: (orders, next cursor or None on the last page)."""
-    table = EXPRESS_CODES if carriers is None else carriers
     following = page_cursor(payload)
+    table = EXPRESS_CODES if carriers is None else carriers
+    return page_orders(payload, account, table), following
+
+
+def page_orders(payload: Any, account: str, carriers: Mapping[str, str]) -> list[Order]:
+    """The orders of a page whose envelope :func:`page_cursor` has already checked."""
     orders = []
     for raw in expect_list(payload["data"].get("orderList"), NAME, "orderList"):
-        order = _parse_order(expect_dict(raw, NAME, "an order"), account, table)
+        order = _parse_order(expect_dict(raw, NAME, "an order"), account, carriers)
         if order is not None:
             orders.append(order)
-    return orders, following
+    return orders
 
 
 def _parse_order(raw: dict[str, Any], account: str, carriers: Mapping[str, str]
@@ -484,8 +489,7 @@ class KuaishouProvider(PlatformProvider):
                     cursor = following
                     pending = fetch(cursor)
                     await asyncio.sleep(0)  # let it leave before the parsing below
-                orders, _ = parse_orders(payload, session.account, carriers)
-                emit(orders)
+                emit(page_orders(payload, session.account, carriers))
                 if following is None:
                     return
             raise self.changed(f"the order list did not end after {MAX_PAGES} pages")
