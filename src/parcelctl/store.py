@@ -23,7 +23,11 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    """UTC, whole seconds: ``2026-11-25T10:00:00+00:00`` (text that sorts like the instants).
+
+    ``isoformat`` rather than ``strftime``: half the cost, and an import calls this a few
+    times per order (benchmarks)."""
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def now_iso() -> str:

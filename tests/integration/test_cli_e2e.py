@@ -80,6 +80,41 @@ def test_resync_adds_no_duplicates_and_delivered_is_not_requeried(tracked: Any,
     assert events_after == events_before
 
 
+def test_sync_provider_polls_only_that_trackers_parcels(tracked: Any,
+                                                      parcelctl_home: Path) -> None:
+    assert cli("add", "3950055201640", "--carrier", "yunda").returncode == 0
+    assert cli("add", "773027491214552", "--phone", "1234").returncode == 0
+    assert cli("add", "RB123456785CN", "--provider", "17track").returncode == 0
+    db = sqlite3.connect(parcelctl_home / "parcels.db", isolation_level=None)
+    # One row follows the default tracker (kuaidi100) instead of naming it.
+    db.execute("UPDATE parcels SET tracking_provider='' WHERE number='773027491214552'")
+
+    def asked() -> dict[str, int]:
+        numbers = stats(tracked)["numbers"]
+        return {n: int(numbers.get(f"{p} {n}", 0)) for p, n in (
+            ("kuaidi100", "3950055201640"), ("kuaidi100", "773027491214552"),
+            ("17track", "RB123456785CN"))}
+
+    def make_all_due() -> dict[str, int]:
+        db.execute("UPDATE parcels SET status='in_transit', checked_at=NULL,"
+                   " next_check_at=NULL")
+        return asked()
+
+    before = make_all_due()
+    assert cli("sync", "--provider", "17track").returncode == 0
+    after = asked()
+    assert after["RB123456785CN"] > before["RB123456785CN"]
+    assert after["3950055201640"] == before["3950055201640"]
+    assert after["773027491214552"] == before["773027491214552"]
+
+    before = make_all_due()
+    assert cli("sync", "--provider", "kuaidi100").returncode == 0
+    after = asked()
+    assert after["RB123456785CN"] == before["RB123456785CN"]
+    assert after["3950055201640"] == before["3950055201640"] + 1
+    assert after["773027491214552"] == before["773027491214552"] + 1
+
+
 def test_sync_without_force_respects_minimum_interval(tracked: Any) -> None:
     assert cli("add", "3950055201640", "--carrier", "yunda").returncode == 0
     assert cli("sync").returncode == 0

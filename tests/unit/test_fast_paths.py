@@ -3,7 +3,8 @@
 * ``print_parcel_table`` draws the same bytes as Rich's table (plain and colour);
 * ``stream_all_json`` writes the same bytes as ``json.dumps`` per parcel;
 * the Typer start-up shim coerces and rejects options exactly like Typer;
-* the list indexes let SQLite read a page straight off an index.
+* the list indexes let SQLite read a page straight off an index;
+* ``store.iso`` writes the text ``strftime`` wrote (stored values must keep comparing).
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import random
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 
 from parcelctl import views
 from parcelctl.cli import output
-from parcelctl.store import Store
+from parcelctl.store import Store, iso
 
 TEXTS = ["快件已揽收", "派件中，快递员电话 138****0000", "Out for delivery 🚚", "tab\there",
          "x" * 90, "［全角］テスト", "[bold]markup[/]", "ctrl\x07\x1b[31mred", "",
@@ -169,3 +172,21 @@ def test_list_and_show_start_without_httpx_or_pydantic(parcelctl_home: Path) -> 
                                 text=True, timeout=60)
         assert result.stdout.strip().splitlines()[-1] == "LOADED []", (args, result.stdout,
                                                                        result.stderr)
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30)),
+       st.integers(min_value=-14 * 60, max_value=14 * 60))
+def test_iso_is_the_old_strftime_text(when: datetime, offset_minutes: int) -> None:
+    aware = when.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    assert iso(aware) == aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def test_a_big_sync_summary_has_a_short_repr() -> None:
+    # asyncio.run() formats the repr of its result when it restores the SIGINT handler.
+    from parcelctl.store import Change
+    from parcelctl.sync import SyncSummary
+
+    summary = SyncSummary(changes=[Change(i, f"YT{i}", "yuantong", "", "info_received", 0)
+                                   for i in range(5000)])
+    assert len(repr(summary)) < 200
+    assert "changes=5000" in repr(summary)
