@@ -63,6 +63,15 @@ def _tls_context() -> Any:
         _TLS = create(trust_env=True) if create is not None else True
     return _TLS
 
+
+def _no_ca_context() -> Any:
+    """For a provider whose every URL is plain ``http://`` (the sandbox, a local mirror): it
+    never does TLS, so it need not load the CA bundle. Verification stays on and no CA is
+    trusted, so anything that did try TLS through it would fail closed."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and hostname checks
+
 USER_AGENT = f"parcelctl/{__version__} (+https://github.com/parcelctl/parcelctl)"
 
 _SECRETS: set[str] = set()
@@ -186,8 +195,11 @@ class HttpClient:
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
         rate_memory: Path | None = None,
+        tls: bool = True,
     ) -> None:
+        """``tls=False``: every URL of this provider is ``http://`` (see _no_ca_context)."""
         self.provider = provider
+        self._verify = _tls_context if tls else _no_ca_context
         self.limiter = RateLimiter(rate, memory=rate_memory, name=provider)
         self.retry = retry or RetryPolicy()
         self.concurrency = max(1, concurrency)
@@ -215,7 +227,7 @@ class HttpClient:
             headers={"User-Agent": USER_AGENT},
             transport=self._transport,
             follow_redirects=False,
-            verify=_tls_context() if self._transport is None else True,
+            verify=self._verify() if self._transport is None else True,
             limits=httpx.Limits(max_connections=connections,
                                 max_keepalive_connections=connections),
             trust_env=True,

@@ -214,7 +214,11 @@ class Notifier:
         if first_seen and cutoff:
             # A shop's first import brings thousands of changes that are history: tell them
             # apart with one narrow query before reading any whole row.
-            times = self._times({c.parcel_id for c in wanted if c.parcel_id in first_seen})
+            # An import says when each parcel it created last changed; others are read.
+            times = {c.parcel_id: c.changed_at for c in wanted
+                     if c.parcel_id in first_seen and c.changed_at is not None}
+            times |= self._times({c.parcel_id for c in wanted
+                                  if c.parcel_id in first_seen and c.parcel_id not in times})
             news = [c for c in wanted if c.parcel_id not in times
                     or not _is_backlog(times[c.parcel_id], cutoff)]
             old_news, wanted = len(wanted) - len(news), news

@@ -41,8 +41,16 @@ def make_provider(config: Config, name: str, *, require_configured: bool = True
         timeout=float(config.get("http.timeout") or 20.0),
         concurrency=int(settings.get("concurrency") or cls.concurrency),
         rate_memory=config.paths.state_dir / "ratelimits.json",
+        tls=_uses_tls(cls, settings),
     )
     return cls(settings, http), http
+
+
+def _uses_tls(cls: type[Provider], settings: dict[str, Any]) -> bool:
+    """False only when every URL the provider is configured with is plain ``http://``."""
+    urls = [str(settings.get(k.name, k.default) or "") for k in cls.config_keys
+            if k.name.endswith("url")]
+    return not urls or not all(u.lower().startswith("http://") for u in urls)
 
 
 def tracking_provider_name(config: Config, explicit: str | None = None) -> str:

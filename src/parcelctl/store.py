@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ class Change:
     new_events: int
     pickup_code: str | None = None
     description: str = ""
+    #: For a parcel this import created: ``coalesce(last_event_utc, updated_at)`` as stored,
+    #: so notifications can tell history from news without reading the row back.
+    changed_at: str | None = None
 
     @property
     def status_changed(self) -> bool:
@@ -375,6 +379,13 @@ class Store:
         changes = self._insert_fresh(items, tracking_provider)
         for order in merged:
             changes.extend(self._merge_order(order, tracking_provider))
+        if merged:
+            # A parcel created and changed again in this batch: its first change's time is
+            # not the row's any more (readers fall back to the row).
+            counts = Counter(c.parcel_id for c in changes)
+            for change in changes:
+                if counts[change.parcel_id] > 1:
+                    change.changed_at = None
         return changes
 
     def _stored_numbers(self, numbers: set[str]) -> set[str]:
@@ -441,10 +452,13 @@ class Store:
         for (order, _), row in zip(items, rows, strict=True):
             pid = ids[row[1]]
             sources.append((pid, order.provider, order.account, order.order_id))
-            changes.append(Change(pid, row[1], row[0], "", row[3], 0))
+            change = Change(pid, row[1], row[0], "", row[3], 0, changed_at=row[8])
             trace = traces.get(row[1])
             if trace and self.add_events(pid, trace):
-                self._update(pid, _last_event_columns(max(trace, key=lambda e: e.time)))
+                columns = _last_event_columns(max(trace, key=lambda e: e.time))
+                self._update(pid, columns)
+                change.changed_at = columns["last_event_utc"]
+            changes.append(change)
         self.db.executemany("INSERT OR IGNORE INTO sources (parcel_id, provider, account,"
                             " order_id) VALUES (?,?,?,?)", sources)
         return changes

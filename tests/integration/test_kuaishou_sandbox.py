@@ -144,6 +144,29 @@ def test_small_pages_and_md5_still_find_every_order_once(sandbox: Any) -> None:
     assert requests(sandbox, "order_list") > 13  # cursor paging happened
 
 
+def test_sandbox_pages_follow_edited_orders(sandbox: Any) -> None:
+    """The sandbox keeps each order's JSON text: an order edited in place is served anew."""
+    service = sandbox.sandbox.services["kuaishou"]
+    target = next(o for o in sandbox.sandbox.dataset.orders if o.status == 30)
+
+    async def scenario(make: Callable[..., KuaishouProvider]) -> Any:
+        provider = make()
+        tokens = await link(provider)
+        before = {o.order_id: o for o in await provider.list_orders(session(tokens))}
+        target.status = 80  # closed by the buyer
+        closed = {o.order_id: o for o in await provider.list_orders(session(tokens))}
+        target.status, target.waybills = 40, [("YT7700000000001", 1)]
+        shipped = {o.order_id: o for o in await provider.list_orders(session(tokens))}
+        return [found[str(target.oid)] for found in (before, closed, shipped)]
+
+    before, closed, shipped = run(sandbox, scenario)
+    assert before.status is Status.AWAITING_SHIPMENT and not before.waybills
+    assert closed.status is Status.CANCELLED
+    assert shipped.status is Status.INFO_RECEIVED
+    assert [w.number for w in shipped.waybills] == ["YT7700000000001"]
+    assert json.loads(service._order_json(target)) == service._render(target)
+
+
 def test_incremental_sync_asks_only_for_the_changed_windows(sandbox: Any) -> None:
     dataset = sandbox.sandbox.dataset
     latest = dataset.epoch + timedelta(hours=max(o.update_hours for o in dataset.orders))

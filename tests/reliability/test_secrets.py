@@ -258,6 +258,30 @@ def test_tls_verification_cannot_be_turned_off() -> None:
     asyncio.run(client.aclose())
 
 
+def test_only_an_all_http_provider_skips_the_ca_bundle(parcelctl_home: Path) -> None:
+    import asyncio
+
+    from parcelctl.config import Config
+    from parcelctl.services import make_provider
+
+    def context(config: Config) -> ssl.SSLContext:
+        _, client = make_provider(config, "kuaishou", require_configured=False)
+        pool: Any = client._lanes[0]._transport._pool  # type: ignore[attr-defined]
+        asyncio.run(client.aclose())
+        return pool._ssl_context  # type: ignore[no-any-return]
+
+    config = Config()
+    real = context(config)  # the documented https hosts
+    assert real.cert_store_stats()["x509_ca"] > 0
+    config.set("providers.kuaishou.base_url", "http://127.0.0.1:9")
+    assert context(config).cert_store_stats()["x509_ca"] > 0  # auth_url is still https
+    config.set("providers.kuaishou.auth_url", "HTTP://127.0.0.1:9")
+    local = context(config)
+    # Nothing trusted and verification on: a TLS connection through it fails closed.
+    assert local.cert_store_stats()["x509_ca"] == 0
+    assert local.verify_mode == ssl.CERT_REQUIRED and local.check_hostname
+
+
 def test_redact_covers_urls_forms_and_json() -> None:
     from parcelctl.http import redact, register_secret
 

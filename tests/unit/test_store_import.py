@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,6 +178,16 @@ def test_batch_import_equals_one_by_one_merging(before: list[tuple[str, str, Sta
             assert content(batched.db) == content(one_by_one.db)
             key = lambda c: (c.number, c.carrier, c.old_status, c.new_status)  # noqa: E731
             assert sorted(map(key, batch_changes)) == sorted(map(key, single_changes))
+            # A created parcel's change tells when it last changed, as its row says.
+            for change in batch_changes:
+                row = batched.db.execute("SELECT coalesce(last_event_utc, updated_at)"
+                                         " FROM parcels WHERE id=?",
+                                         (change.parcel_id,)).fetchone()
+                if change.changed_at is not None and row is not None:  # None: replaced
+                    assert change.changed_at == row[0]
+            once = Counter(c.parcel_id for c in batch_changes)
+            assert all(c.changed_at is not None for c in batch_changes
+                       if not c.old_status and once[c.parcel_id] == 1)
         finally:
             batched.close()
             one_by_one.close()
