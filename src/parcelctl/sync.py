@@ -12,11 +12,12 @@ pages are written into its transaction while the next ones are fetched (_Streame
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,30 +116,16 @@ class Syncer:
     async def run(self, *, providers: Sequence[str] | None = None, force: bool = False,
                   only_ids: set[int] | None = None) -> SyncSummary:
         """``only_ids``: track just these parcels (``add``), no account import."""
-        # The cyclic collector is paused for the run: an import keeps every page it fetched
-        # until its commit (all-or-nothing), so each collection re-scanned thousands of live
-        # orders and freed nothing, ~70 ms of a 10,000-order import (benchmarks). Reference
-        # counting still frees everything else at once; what few cycles a run makes are
-        # collected once it is over.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return await self._run(providers, force, only_ids)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    async def _run(self, providers: Sequence[str] | None, force: bool,
-                   only_ids: set[int] | None) -> SyncSummary:
         # One writer at a time on the store's connection: a streamed import keeps its
         # transaction open across awaits, and every other write waits for it here.
         self._writing = asyncio.Lock()
         summary = SyncSummary(started_at=self.clock())
         accounts = [a for a in self.store.accounts()
                     if (providers is None or a["provider"] in providers) and only_ids is None]
-        account_units = await asyncio.gather(
-            *(self._sync_account(str(a["provider"]), str(a["account"]), a["sync_since"],
-                                 summary) for a in accounts))
+        with _gc_paused():
+            account_units = await asyncio.gather(
+                *(self._sync_account(str(a["provider"]), str(a["account"]), a["sync_since"],
+                                     summary) for a in accounts))
         summary.units.extend(account_units)
         wanted = None
         if providers is not None:
@@ -434,6 +421,23 @@ class _StreamedImport:
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic collector is paused while accounts are imported: an import keeps every
+    page it fetched until its commit (all-or-nothing), so each collection re-scanned
+    thousands of live orders and freed nothing, ~70 ms of a 10,000-order import
+    (benchmarks). Reference counting still frees everything else at once. Only the
+    imports: over a tracking run of 10,000 requests the few cycles each request leaves
+    added up to 70 MB more peak memory (benchmarks)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _pickup_code(result: TrackResult) -> str | None:

@@ -190,3 +190,22 @@ def test_a_big_sync_summary_has_a_short_repr() -> None:
                                    for i in range(5000)])
     assert len(repr(summary)) < 200
     assert "changes=5000" in repr(summary)
+
+
+def test_gc_is_paused_only_inside_and_restored_after_a_failure() -> None:
+    import gc
+
+    from parcelctl.sync import _gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("an import failed")
+    assert gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
