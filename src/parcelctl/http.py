@@ -64,13 +64,19 @@ def _tls_context() -> Any:
     return _TLS
 
 
+_NO_CA: Any = None
+
+
 def _no_ca_context() -> Any:
     """For a provider whose every URL is plain ``http://`` (the sandbox, a local mirror): it
     never does TLS, so it need not load the CA bundle. Verification stays on and no CA is
-    trusted, so anything that did try TLS through it would fail closed."""
-    import ssl
+    trusted, so anything that did try TLS through it would fail closed. One per process."""
+    global _NO_CA
+    if _NO_CA is None:
+        import ssl
 
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and hostname checks
+        _NO_CA = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostname checks
+    return _NO_CA
 
 USER_AGENT = f"parcelctl/{__version__} (+https://github.com/parcelctl/parcelctl)"
 
