@@ -14,6 +14,7 @@ so every request of every provider gets the same politeness rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -47,9 +48,7 @@ def _remember_missing_sniffio() -> None:
 
 _remember_missing_sniffio()
 
-_TLS: Any = None
-
-
+@functools.cache
 def _tls_context() -> Any:
     """One verified TLS context per process, shared by every provider's client.
 
@@ -57,26 +56,19 @@ def _tls_context() -> Any:
     built its own. Same settings as httpx's default (``verify=True``, honouring
     SSL_CERT_FILE/SSL_CERT_DIR); an httpx without ``create_ssl_context`` keeps its default.
     """
-    global _TLS
-    if _TLS is None:
-        create = getattr(httpx, "create_ssl_context", None)
-        _TLS = create(trust_env=True) if create is not None else True
-    return _TLS
+    create = getattr(httpx, "create_ssl_context", None)
+    return create(trust_env=True) if create is not None else True
 
 
-_NO_CA: Any = None
-
-
+@functools.cache
 def _no_ca_context() -> Any:
     """For a provider whose every URL is plain ``http://`` (the sandbox, a local mirror): it
     never does TLS, so it need not load the CA bundle. Verification stays on and no CA is
     trusted, so anything that did try TLS through it would fail closed. One per process."""
-    global _NO_CA
-    if _NO_CA is None:
-        import ssl
+    import ssl
 
-        _NO_CA = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostname checks
-    return _NO_CA
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostname checks
+
 
 USER_AGENT = f"parcelctl/{__version__} (+https://github.com/parcelctl/parcelctl)"
 

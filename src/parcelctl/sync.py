@@ -128,17 +128,18 @@ class Syncer:
                                      summary) for a in accounts))
         summary.units.extend(account_units)
         wanted = None
+        default_tracker: str | None = None
         if providers is not None:
             # Rows of other trackers are not read at all: after a big import with
             # ``--provider kuaishou`` they are thousands (benchmarks).
             wanted = list(providers)
-            if tracking_provider_name(self.config) in providers:
+            default_tracker = tracking_provider_name(self.config)
+            if default_tracker in providers:
                 wanted.append("")  # rows that follow the default tracker
         due = self.store.due(self.clock(), force=force, providers=wanted)
         if only_ids is not None:
             due = [row for row in due if int(row["id"]) in only_ids]
         groups: dict[str, list[Any]] = defaultdict(list)
-        default_tracker: str | None = None
         for row in due:
             name = str(row["tracking_provider"])
             if not name:

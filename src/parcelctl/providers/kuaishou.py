@@ -154,7 +154,7 @@ def _ms(value: Any, what: str) -> datetime | None:
     """Milliseconds since the epoch; 0/absent = not set."""
     if value is None:
         return None
-    ms = value if type(value) is int else _int(value, what)
+    ms = _int(value, what)
     if ms <= 0:
         return None
     try:
