@@ -218,6 +218,20 @@ class HttpClient:
         else:
             self._new_lane()  # the first one now: it builds the TLS context (see _tls_context)
         self._idle.append(self._lanes[0])
+        self._backend_ready = transport is not None
+
+    async def _load_backend(self) -> None:
+        """Load the async network backend before the first rate slot is taken.
+
+        httpcore imports anyio's asyncio backend on its first request: 30-50 ms that would
+        fall between the slot and the send. The first request then arrives late, and
+        squeezed against the next one it can put four requests into one of 17TRACK's
+        seconds when an `add` follows another process at the remembered spacing.
+        """
+        import anyio.lowlevel
+
+        await anyio.lowlevel.checkpoint()
+        self._backend_ready = True
 
     def _new_client(self, connections: int) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -274,6 +288,8 @@ class HttpClient:
         Non-idempotent calls are retried only when the request certainly did not reach the
         server (connect errors), never after a timeout or a 5xx.
         """
+        if not self._backend_ready:
+            await self._load_backend()
         attempt = 0
         while True:
             attempt += 1

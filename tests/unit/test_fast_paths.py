@@ -105,8 +105,7 @@ def _run(app: Any, *args: str) -> tuple[int, str, Any]:
     return result.exit_code, result.output, result.return_value
 
 
-@pytest.fixture
-def probe() -> Any:
+def _probe_app() -> tuple[Any, dict[str, Any]]:
     import typer
 
     from parcelctl.cli import app as app_module  # installs the shim
@@ -119,19 +118,49 @@ def probe() -> Any:
     def main(name: str = typer.Option("x", "--name"),
              limit: int = typer.Option(50, "--limit", min=1),
              ratio: float = typer.Option(0.5, "--ratio", max=1.0),
-             flag: bool = typer.Option(False, "--flag")) -> None:
-        seen.update(name=name, limit=limit, ratio=ratio, flag=flag)
+             flag: bool = typer.Option(False, "--flag"),
+             tags: list[str] = typer.Option(None, "--tag")) -> None:
+        seen.clear()
+        seen.update(name=name, limit=limit, ratio=ratio, flag=flag, tags=tags)
 
     return app, seen
+
+
+@pytest.fixture
+def probe() -> Any:
+    return _probe_app()
 
 
 def test_shim_coerces_like_typer(probe: Any) -> None:
     app, seen = probe
     assert _run(app)[0] == 0
-    assert seen == {"name": "x", "limit": 50, "ratio": 0.5, "flag": False}
-    assert _run(app, "--name", "", "--limit", "007", "--ratio", "1", "--flag")[0] == 0
-    assert seen == {"name": "", "limit": 7, "ratio": 1.0, "flag": True}
+    assert seen == {"name": "x", "limit": 50, "ratio": 0.5, "flag": False, "tags": None}
+    assert _run(app, "--name", "", "--limit", "007", "--ratio", "1", "--flag",
+                "--tag", "b", "--tag", "a")[0] == 0
+    assert seen == {"name": "", "limit": 7, "ratio": 1.0, "flag": True, "tags": ["b", "a"]}
     assert type(seen["ratio"]) is float and type(seen["limit"]) is int
+
+
+def test_shim_answers_what_typer_itself_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same command lines through Typer's own pydantic coercion give the same values."""
+    from typer import core
+
+    lines = [[], ["--tag", "x"], ["--tag", "", "--tag", "x"], ["--name", "n", "--flag"],
+             ["--limit", "3", "--ratio", "-1"], ["--limit", "+4", "--ratio", "1e-1"]]
+
+    def answers() -> list[Any]:
+        app, seen = _probe_app()  # fresh parameters: each caches its coercer
+        out = []
+        for line in lines:
+            code = _run(app, *line)[0]
+            out.append((code, {k: (type(v), v) for k, v in seen.items()}))
+        return out
+
+    shimmed = answers()
+    original = core._TyperParameter.get_runtime_param._parcelctl_original  # type: ignore[attr-defined]
+    monkeypatch.setattr(core._TyperParameter, "get_runtime_param", original)
+    assert answers() == shimmed
+    assert shimmed[2][1]["tags"] == (list, ["", "x"])
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -161,7 +190,8 @@ def test_list_reads_a_page_off_the_index(tmp_path: Path) -> None:
     assert "sources_order" in plan
 
 
-def test_list_and_show_start_without_httpx_or_pydantic(parcelctl_home: Path) -> None:
+def test_commands_start_without_pydantic_and_list_show_without_httpx(
+        parcelctl_home: Path) -> None:
     with Store(parcelctl_home / "parcels.db") as store, store.transaction():
         store.add_parcel("YT9100000000000", "yuantong", tracking_provider="kuaidi100")
     probe = ("import sys\nfrom parcelctl.cli.app import main\ntry:\n    main(sys.argv[1:])\n"
@@ -172,6 +202,14 @@ def test_list_and_show_start_without_httpx_or_pydantic(parcelctl_home: Path) -> 
                                 text=True, timeout=60)
         assert result.stdout.strip().splitlines()[-1] == "LOADED []", (args, result.stdout,
                                                                        result.stderr)
+    # Repeatable options and arguments (list[str]) need no pydantic either; these commands
+    # do need httpx and asyncio, and fail here only for want of a tracker.
+    for args in (["sync", "--provider", "kuaidi100", "-p", "17track", "--quiet"],
+                 ["add", "--no-track", "YT9100000000001", "YT9100000000002"]):
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                                text=True, timeout=60)
+        assert "'pydantic'" not in result.stdout.strip().splitlines()[-1], (
+            args, result.stdout, result.stderr)
 
 
 @given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30)),

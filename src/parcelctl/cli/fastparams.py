@@ -1,22 +1,34 @@
-"""Start-up cost: simple options (str, int, float, bool) without building pydantic adapters.
+"""Start-up cost: simple options (str, int, float, bool, list[str]) without pydantic adapters.
 
 Recent Typer releases coerce every parameter through a pydantic ``TypeAdapter``; building the
 first one imports pydantic, which costs more than the rest of ``parcelctl list`` put
 together. Every parcelctl option is a plain string, integer, number or flag, so the common case is
 decided here without pydantic: a value that is already of the right type, or a plain decimal
-string, within the option's ``min``/``max``. Anything else (a bad value, an out-of-range
-number, lists, paths, choices, custom parsers) goes to Typer's own coercion, so results and
-error messages stay exactly Typer's. On a Typer without this machinery nothing is changed.
+string, within the option's ``min``/``max``; a repeatable ``list[str]`` option or argument
+(``sync --provider``, ``add NUMBER...``) whose values are all strings becomes the list the
+adapter would build. Anything else (a bad value, an out-of-range number, other lists, paths,
+choices, custom parsers) goes to Typer's own coercion, so results and error messages stay
+exactly Typer's. On a Typer without this machinery nothing is changed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args, get_origin
 
 _INT = re.compile(r"-?[0-9]{1,18}", re.ASCII)
 _FLOAT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?", re.ASCII)
+_STR_LIST = "list[str]"  # marker: the annotation is list[str]
+
+
+def _simple(annotation: Any) -> Any:
+    """The annotation :class:`_Fast` decides by itself, or None."""
+    if annotation in (str, int, float, bool):
+        return annotation
+    if get_origin(annotation) is list and get_args(annotation) == (str,):
+        return _STR_LIST
+    return None
 
 
 class _Fast:
@@ -34,9 +46,14 @@ class _Fast:
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         multi = bool(getattr(param, "multiple", False)) or getattr(param, "nargs", 1) == -1
-        if value is None and not multi:
-            return None  # what Typer's RuntimeParam.coerce answers, before any adapter
-        if not multi:
+        if value is None:
+            # What Typer's RuntimeParam.coerce answers, before any adapter.
+            return () if multi else None
+        if multi:
+            if self.annotation is _STR_LIST and type(value) in (tuple, list) and all(
+                    type(item) is str for item in value):
+                return list(value)  # pydantic's list[str] adapter builds the same list
+        elif self.annotation is not _STR_LIST:
             fast = self._fast(value)
             if fast is not None:
                 return fast
@@ -87,13 +104,13 @@ def install() -> None:
         if getattr(self, "_runtime_param", None) is None:
             descriptor = getattr(self, "type_descriptor", None)
             info = getattr(descriptor, "parameter_info", None)
-            annotation = getattr(descriptor, "annotation", None)
+            annotation = _simple(getattr(descriptor, "annotation", None))
             simple = (
                 descriptor is not None and info is not None
                 and getattr(descriptor, "file_annotation", None) is None
                 and getattr(info, "parser", None) is None
-                and annotation in (str, int, float, bool)
-                and not (annotation is not str and getattr(info, "clamp", False))
+                and annotation is not None
+                and not (annotation not in (str, _STR_LIST) and getattr(info, "clamp", False))
             )
             if not simple:
                 return original(self)
@@ -103,4 +120,6 @@ def install() -> None:
         return self._runtime_param
 
     get_runtime_param._parcelctl = True  # type: ignore[attr-defined]
+    # Tests compare the shim's answers with Typer's own.
+    get_runtime_param._parcelctl_original = original  # type: ignore[attr-defined]
     cls.get_runtime_param = get_runtime_param
