@@ -551,3 +551,107 @@ def test_notifier_record_returns_only_new_ids(config: Config, store: Store) -> N
     delivered = change(store, pid, "in_transit", "delivered")
     assert notifier.record([delivered]) == [1]
     assert notifier.record([delivered]) == []
+
+
+# -- bursts ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def apprise_inbox(config: Config, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """A stand-in apprise module: what a person would have read, one entry per message."""
+    inbox: list[tuple[str, str]] = []
+
+    class FakeApprise:
+        def add(self, url: str) -> bool:
+            return True
+
+        def notify(self, title: str, body: str) -> bool:
+            inbox.append((title, body))
+            return True
+
+    class Module:
+        Apprise = FakeApprise
+
+    monkeypatch.setitem(sys.modules, "apprise", Module)
+    config.set("notify.apprise.urls", ["json://localhost/inbox"])
+    return inbox
+
+
+def burst_of(store: Store, n: int) -> list[Change]:
+    changes = []
+    for i in range(n):
+        pid = add_parcel(store, f"SF13219349{i:05d}")
+        changes.append(change(store, pid, "in_transit", "delivered" if i % 3 else "exception"))
+    return changes
+
+
+def test_a_burst_reaches_people_as_one_summary_and_programs_one_by_one(
+        config: Config, store: Store, tmp_path: Path, apprise_inbox: list[tuple[str, str]]
+) -> None:
+    out = command_log(config, tmp_path)
+    after_sync(config, store, summary(*burst_of(store, 8)), clock=clock(NOON))
+    assert len(lines(out)) == 8  # the command channel feeds a program: one call per change
+    assert len(apprise_inbox) == 1
+    title, body = apprise_inbox[0]
+    assert title == "8 条包裹动态"
+    assert body.splitlines()[0] == "已签收 5 · 异常 3"
+    assert "… 另有 5 条" in body and body.endswith("parcelctl list --attention")
+    # Every delivery the summary carried is done: the next run sends nothing again.
+    assert count(store, "SELECT count(*) FROM deliveries WHERE delivered_at IS NULL") == 0
+    after_sync(config, store, summary(), clock=clock(NOON + timedelta(minutes=5)))
+    assert len(apprise_inbox) == 1 and len(lines(out)) == 8
+
+
+def test_up_to_the_burst_size_each_change_is_its_own_message(
+        config: Config, store: Store, apprise_inbox: list[tuple[str, str]]) -> None:
+    after_sync(config, store, summary(*burst_of(store, 5)), clock=clock(NOON))
+    assert len(apprise_inbox) == 5
+    assert all("SF13219349" in title for title, _ in apprise_inbox)
+
+
+def test_burst_zero_never_summarises(config: Config, store: Store,
+                                     apprise_inbox: list[tuple[str, str]]) -> None:
+    config.set("notify.burst", 0)
+    after_sync(config, store, summary(*burst_of(store, 7)), clock=clock(NOON))
+    assert len(apprise_inbox) == 7
+
+
+def test_a_failed_summary_keeps_every_delivery_it_carried_pending(
+        config: Config, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Down:
+        def add(self, url: str) -> bool:
+            return True
+
+        def notify(self, title: str, body: str) -> bool:
+            return False
+
+    class Module:
+        Apprise = Down
+
+    monkeypatch.setitem(sys.modules, "apprise", Module)
+    config.set("notify.apprise.urls", ["json://localhost/inbox"])
+    after_sync(config, store, summary(*burst_of(store, 6)), clock=clock(NOON))
+    rows = store.db.execute("SELECT delivered_at, attempts, last_error FROM deliveries").fetchall()
+    assert len(rows) == 6
+    assert all(r[0] is None and r[1] == 1 and "could not deliver" in r[2] for r in rows)
+
+
+def test_the_summary_payload_names_every_notification_it_carries(config: Config,
+                                                                 store: Store) -> None:
+    sent: list[Message] = []
+
+    class Screen:
+        name = "desktop"
+
+        def send(self, message: Message) -> None:
+            sent.append(message)
+
+    settings = Settings.from_config(config)
+    settings.channels = {"desktop": Screen()}
+    notifier = Notifier(settings, store, clock=clock(NOON))
+    ids = notifier.record(burst_of(store, 6))
+    assert len(ids) == 6
+    report = notifier.deliver()
+    assert report.delivered == 6 and len(sent) == 1
+    assert sent[0].payload["type"] == "summary" and sent[0].payload["count"] == 6
+    assert sent[0].payload["notification_ids"] == ids
+    assert sent[0].payload["kinds"] == {"delivered": 4, "exception": 2}
