@@ -129,8 +129,6 @@ def iter_json(db: sqlite3.Connection, rows: list[sqlite3.Row], lang: str = "zh"
 def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
                     attention: bool, lang: str = "zh", stale_days: float = 7.0) -> int:
     """``list --all --json`` for any size: rows streamed in pages, never all in memory."""
-    import json  # here, not at the top: the table view never needs it
-
     clause, args = _filters(status=status, attention=attention, active_only=False,
                             stale_days=stale_days, now=datetime.now(UTC))
     # Sources aggregated by SQLite itself: one pass, no per-row query.
@@ -141,24 +139,85 @@ def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
            " ORDER BY p.updated_at DESC, p.id DESC")
     write("[")
     count = 0
-    encode = _dumps()
-    decode = json.JSONDecoder().raw_decode  # SQLite's own JSON: no surrounding whitespace
+    to_json = row_json_writer(lang)
     cursor = db.cursor()
-    cursor.row_factory = None  # plain tuples + one name lookup: sqlite3.Row is slow per key
+    cursor.row_factory = None  # plain tuples: sqlite3.Row is slow per key
     cursor.execute(sql, args)
-    names = [column[0] for column in cursor.description]
     while True:
         batch = cursor.fetchmany(2000)
         if not batch:
             break
-        parts = []
-        for values in batch:
-            row = dict(zip(names, values, strict=True))
-            parts.append(encode(parcel_json(row, decode(row["src"] or "[]")[0], lang)))
-        write(("," if count else "") + "\n" + ",\n".join(parts))
+        write(("," if count else "") + "\n" + ",\n".join(map(to_json, batch)))
         count += len(batch)
     write("\n]\n")
     return count
+
+
+SOURCE_KEYS = ("provider", "account", "order_id")
+
+
+def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
+    """A row of ``JSON_COLUMNS`` + the sources as SQLite JSON -> the text of
+    ``json.dumps(parcel_json(...), ensure_ascii=False)``, byte for byte.
+
+    ``list --all --json`` spends most of its time turning 100,000 rows into JSON. Building
+    each parcel's dict and walking it with the encoder cost ~14 us a row; filling the fixed
+    shape with the encoder's own C string escaper ~8.5 us (the whole command: 2.75 s ->
+    2.28 s, medians of 8). A property test holds it equal to ``parcel_json`` +
+    ``json.dumps`` for any values: the shape has one definition, :func:`parcel_json`.
+    """
+    import json  # here, not at the top: the table view never needs it
+    from json.encoder import encode_basestring as text  # the C escaper json.dumps uses
+
+    encode = _dumps()
+    decode = json.JSONDecoder().raw_decode  # SQLite's own JSON: no surrounding whitespace
+    labels = {status: pair[0] if lang == "zh" else pair[1] for status, pair in _LABELS.items()}
+
+    def value(x: Any) -> str:
+        if type(x) is str:
+            return text(x)
+        if x is None:
+            return "null"
+        if type(x) is int:
+            return int.__repr__(x)
+        return encode(x)  # floats, and anything unexpected: exactly what json.dumps does
+
+    def to_json(row: tuple[Any, ...]) -> str:
+        (number, kind, carrier, status, title, label, updated_at, pickup_code, archived,
+         tracking_provider, next_check_at, last_error, event_time, event_desc, event_loc,
+         shop, quantity, price_cents, order_time, promised_ship_at, src) = row
+        sources = decode(src or "[]")[0]
+        if type(sources) is list and all(type(s) is dict and tuple(s) == SOURCE_KEYS
+                                         for s in sources):
+            listed = ", ".join(
+                f'{{"provider": {value(s["provider"])}, "account": {value(s["account"])},'
+                f' "order_id": {value(s["order_id"])}}}' for s in sources)
+        else:  # not what the query builds; let the encoder say it as json.dumps would
+            listed = encode(sources)[1:-1]
+        event = "null"
+        if event_time:
+            event = (f'{{"time": {value(event_time)}, "description": {value(event_desc)},'
+                     f' "location": {value(event_loc or "")}}}')
+        head = (
+            f'{{"tracking_number": {value(number) if kind == "waybill" else "null"},'
+            f' "carrier": {value(carrier or None)}, "status": {value(status)},'
+            f' "status_label": {value(labels.get(status, status))},'
+            f' "title": {value(title or label or "")}, "label": {value(label or None)},'
+            f' "kind": {value(kind)}, "sources": [{listed}], "last_event": {event},'
+            f' "updated_at": {value(updated_at)}, "pickup_code": {value(pickup_code)},'
+            f' "archived": {"true" if archived else "false"},'
+            f' "tracking_provider": {value(tracking_provider or None)},'
+            f' "next_check_at": {value(next_check_at)}, "last_error": {value(last_error)}')
+        if kind != "order" and not shop:
+            return head + "}"
+        order_id = value(sources[0]["order_id"]) if sources else "null"
+        return (f'{head}, "order": {{"id": {order_id}, "shop": {value(shop or None)},'
+                f' "quantity": {value(quantity)}, "price_cents": {value(price_cents)},'
+                f' "order_time": {value(order_time)},'
+                f' "promised_ship_at": {value(promised_ship_at)},'
+                f' "reference": {value(number) if kind == "order" else "null"}}}}}')
+
+    return to_json
 
 
 def _dumps() -> Callable[[Any], str]:

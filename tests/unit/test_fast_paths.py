@@ -98,6 +98,29 @@ def test_stream_all_json_is_byte_identical_to_json_dumps(tmp_path: Path) -> None
     assert "".join(chunks) == "[\n" + ",\n".join(expected) + "\n]\n"
 
 
+_TEXT = st.text(max_size=12)
+_MAYBE = st.one_of(st.none(), _TEXT)
+_SCALAR = st.one_of(st.none(), _TEXT, st.integers(), st.floats(), st.booleans())
+_SOURCE = st.fixed_dictionaries({"provider": _SCALAR, "account": _SCALAR, "order_id": _SCALAR})
+_ROW = st.tuples(
+    _TEXT, st.sampled_from(["waybill", "order", "other"]), _MAYBE,
+    st.one_of(st.sampled_from(["delivered", "in_transit", "awaiting_shipment"]), _TEXT),
+    _MAYBE, _MAYBE, _MAYBE, _MAYBE, st.sampled_from([0, 1]), _MAYBE, _MAYBE, _MAYBE,
+    _MAYBE, _MAYBE, _MAYBE, st.one_of(st.just(""), _MAYBE), _SCALAR, _SCALAR, _MAYBE, _MAYBE,
+    st.one_of(st.none(), st.lists(_SOURCE, max_size=3).map(
+        lambda items: json.dumps(items, ensure_ascii=False, separators=(",", ":")))))
+
+
+@given(_ROW, st.sampled_from(["zh", "en"]))
+def test_the_row_writer_is_parcel_json_through_json_dumps(row: tuple[Any, ...],
+                                                          lang: str) -> None:
+    """``list --all --json`` writes rows through a template; ``parcel_json`` defines the shape."""
+    mapping = dict(zip((*views.JSON_COLUMNS, "src"), row, strict=True))
+    sources = json.loads(mapping["src"] or "[]")
+    expected = json.dumps(views.parcel_json(mapping, sources, lang), ensure_ascii=False)
+    assert views.row_json_writer(lang)(row) == expected
+
+
 def _run(app: Any, *args: str) -> tuple[int, str, Any]:
     from typer.testing import CliRunner
 
