@@ -207,6 +207,9 @@ class Notifier:
         self.settings = settings
         self.store = store
         self.clock = clock
+        # Changes of newly imported parcels found to be history, over every ``record`` call:
+        # logged once per run by ``after_sync``, not once per page of a shop's first import.
+        self.old_news = 0
 
     def record(self, changes: Iterable[Change], *, first_seen: set[int] | None = None
                ) -> list[int]:
@@ -241,9 +244,7 @@ class Notifier:
                 nid = self._insert(row, change.new_status, key, change.old_status)
                 if nid is not None:
                     created.append(nid)
-        if old_news:  # one line: a shop's first import may bring thousands
-            log.info("%d changes of newly imported parcels are old news, not notified",
-                     old_news)
+        self.old_news += old_news
         return created
 
     def _rows(self, ids: set[int], columns: str = "*") -> dict[int, sqlite3.Row]:
@@ -458,11 +459,13 @@ def _is_backlog(when: str, cutoff: str) -> bool:
 
 
 def after_sync(config: Config, store: Store, summary: SyncSummary, *,
-               clock: Callable[[], datetime] = utcnow, recorded: bool = False) -> None:
+               clock: Callable[[], datetime] = utcnow, recorded: bool = False,
+               old_news: int = 0) -> None:
     """Record and deliver notifications for one sync run. Logs, never raises.
 
     ``recorded``: a :class:`Recorder` hook already recorded the run's changes (in their own
-    transactions); recording them again would only find them known.
+    transactions); recording them again would only find them known. ``old_news``: how many
+    of them it found to be history (:attr:`Notifier.old_news`), for the run's one log line.
     """
     try:
         settings = Settings.from_config(config)
@@ -473,6 +476,10 @@ def after_sync(config: Config, store: Store, summary: SyncSummary, *,
             changes = list(summary.changes)
             notifier.record(changes,
                             first_seen={c.parcel_id for c in changes if not c.old_status})
+        old_news += notifier.old_news
+        if old_news:  # one line: a shop's first import may bring thousands
+            log.info("%d changes of newly imported parcels are old news, not notified",
+                     old_news)
         notifier.record_conditions()
         notifier.deliver()
     except Exception:

@@ -242,6 +242,28 @@ def test_first_import_without_scans_uses_the_platforms_update_time(
     assert [p["number"] for p in lines(out)] == ["JDVA11408814483"]
 
 
+def test_old_news_of_a_paged_import_is_one_log_line_per_run(
+        config: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A shop's first import records page by page; the log says "old news" once, in total."""
+    from parcelctl.notify import Recorder
+
+    out = command_log(config, tmp_path)
+    hook = Recorder(config, store, clock=clock(NOON))
+    for page in range(3):
+        pids = [add_parcel(store, f"YT62478549{page}{i:04d}", status="delivered",
+                           last_event=NOON - timedelta(days=9)) for i in range(4)]
+        with store.transaction():  # as the sync calls it: inside the page's transaction
+            hook([Change(pid, str(store.get(pid)["number"]), "yuantong", "", "delivered", 0)
+                  for pid in pids])
+    assert hook.ok and hook.notifier.old_news == 12
+    caplog.set_level("INFO", logger="parcelctl.notify")
+    after_sync(config, store, summary(), clock=clock(NOON), recorded=True,
+               old_news=hook.notifier.old_news)
+    said = [r.getMessage() for r in caplog.records if "old news" in r.getMessage()]
+    assert said == ["12 changes of newly imported parcels are old news, not notified"]
+    assert lines(out) == []
+
+
 # -- overdue and stale ----------------------------------------------------------------------
 
 def test_overdue_order_notifies_once_per_promise(config: Config, store: Store,

@@ -58,7 +58,8 @@ def main(
         store.finish_run(run_id, summary.exit_code, summary.to_json())
         from ..notify import after_sync
 
-        after_sync(config, store, summary, recorded=hook.ok)
+        after_sync(config, store, summary, recorded=hook.ok,
+                   old_news=hook.notifier.old_news)
         from .sync_report import report
 
         report(config, store, summary, json_out=json_out, quiet=quiet)

@@ -117,7 +117,8 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
         summary = asyncio.run(Syncer(config, store, clock=clock, on_changes=hook).run(
             only_ids=None if accounts else due))
         store.finish_run(run_id, summary.exit_code, summary.to_json())
-        after_sync(config, store, summary, recorded=hook.ok)
+        after_sync(config, store, summary, recorded=hook.ok,
+                   old_news=hook.notifier.old_news)
         return Outcome(ran=True, requests=sum(u.requests for u in summary.units),
                        errors=[u.error or f"{u.name} failed" for u in summary.units if not u.ok],
                        exit_code=summary.exit_code)
