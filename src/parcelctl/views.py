@@ -43,11 +43,20 @@ def _filters(*, status: str | None, attention: bool, active_only: bool, stale_da
 
 def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention: bool = False,
                  include_all: bool = False, limit: int | None = 50, stale_days: float = 7.0,
-                 now: datetime | None = None) -> tuple[list[sqlite3.Row], int]:
-    """One page, newest change first, and the number of rows that matched in total."""
+                 now: datetime | None = None, count_up_to: int | None = None
+                 ) -> tuple[list[sqlite3.Row], int]:
+    """One page, newest change first, and the number of rows that matched in total.
+
+    ``count_up_to``: stop counting past this many (the total is then ``count_up_to + 1``).
+    Counting 100,000 active parcels walks their index: 10 ms of a 0.2 s ``list``.
+    """
     clause, args = _filters(status=status, attention=attention, active_only=not include_all,
                             stale_days=stale_days, now=now or datetime.now(UTC))
-    total = db.execute(f"SELECT count(*) FROM parcels{clause}", args).fetchone()[0]  # noqa: S608
+    counted = f"parcels{clause}"
+    if count_up_to is not None:
+        counted = f"(SELECT 1 FROM parcels{clause} LIMIT :count_cap)"  # noqa: S608
+        args["count_cap"] = count_up_to + 1
+    total = db.execute(f"SELECT count(*) FROM {counted}", args).fetchone()[0]  # noqa: S608
     sql = f"SELECT * FROM parcels{clause} ORDER BY updated_at DESC, id DESC"  # noqa: S608
     if limit is not None:
         sql += " LIMIT :limit"

@@ -213,6 +213,25 @@ def test_list_reads_a_page_off_the_index(tmp_path: Path) -> None:
     assert "sources_order" in plan
 
 
+def test_list_counts_only_as_far_as_its_hint_needs(tmp_path: Path) -> None:
+    from parcelctl.cli.list_cmd import COUNT_UP_TO, more_hint
+
+    with Store(tmp_path / "p.db") as store, store.transaction():
+        for i in range(7):
+            store.add_parcel(f"YT{9100000000000 + i:013d}", "yuantong",
+                             tracking_provider="kuaidi100")
+    with Store(tmp_path / "p.db", readonly=True) as store:
+        assert views.list_parcels(store.db, limit=2)[1] == 7
+        assert views.list_parcels(store.db, limit=2, count_up_to=7)[1] == 7
+        rows, total = views.list_parcels(store.db, limit=2, count_up_to=4)
+        assert (len(rows), total) == (2, 5)  # "more than 4"
+    assert more_hint(7, 2) == "5 more — use --limit N or --all"
+    assert more_hint(2, 2) == ""
+    assert more_hint(COUNT_UP_TO, 50) == f"{COUNT_UP_TO - 50} more — use --limit N or --all"
+    assert more_hint(COUNT_UP_TO + 1, 50) == (
+        "over 10,000 match, 50 shown — use --limit N or --all")
+
+
 def test_commands_start_without_pydantic_and_list_show_without_httpx(
         parcelctl_home: Path) -> None:
     with Store(parcelctl_home / "parcels.db") as store, store.transaction():

@@ -7,6 +7,17 @@ import typer
 from ..models import Status
 
 _STATUSES = ", ".join(s.value for s in Status)
+#: The hint under the table counts matches up to here; past it, it says "over 10,000".
+COUNT_UP_TO = 10_000
+
+
+def more_hint(total: int, shown: int) -> str:
+    """The line under a page: how many more matched (``total`` counted up to COUNT_UP_TO+1)."""
+    if total > COUNT_UP_TO:
+        return f"over {COUNT_UP_TO:,} match, {shown} shown — use --limit N or --all"
+    if total > shown:
+        return f"{total - shown} more — use --limit N or --all"
+    return ""
 
 
 def main(
@@ -46,7 +57,7 @@ def main(
             return
         rows, total = views.list_parcels(store.db, status=status, attention=attention,
                                          include_all=all_, limit=None if all_ else limit,
-                                         stale_days=stale_days)
+                                         stale_days=stale_days, count_up_to=COUNT_UP_TO)
         if json_out:
             print_json(list(views.iter_json(store.db, rows, lang)))
             return
@@ -55,5 +66,6 @@ def main(
             return
 
         print_parcel_table(rows, lang=lang)
-        if total > len(rows):
-            info(f"{total - len(rows)} more — use --limit N or --all", style="dim")
+        hint = more_hint(total, len(rows))
+        if hint:
+            info(hint, style="dim")
