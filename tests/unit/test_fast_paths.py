@@ -214,7 +214,7 @@ def test_list_reads_a_page_off_the_index(tmp_path: Path) -> None:
 
 
 def test_list_counts_only_as_far_as_its_hint_needs(tmp_path: Path) -> None:
-    from parcelctl.cli.list_cmd import COUNT_UP_TO, more_hint
+    from parcelctl.cli.list_cmd import MORE_UP_TO, more_hint
 
     with Store(tmp_path / "p.db") as store, store.transaction():
         for i in range(7):
@@ -227,9 +227,38 @@ def test_list_counts_only_as_far_as_its_hint_needs(tmp_path: Path) -> None:
         assert (len(rows), total) == (2, 5)  # "more than 4"
     assert more_hint(7, 2) == "5 more — use --limit N or --all"
     assert more_hint(2, 2) == ""
-    assert more_hint(COUNT_UP_TO, 50) == f"{COUNT_UP_TO - 50} more — use --limit N or --all"
-    assert more_hint(COUNT_UP_TO + 1, 50) == (
-        "over 10,000 match, 50 shown — use --limit N or --all")
+    assert more_hint(MORE_UP_TO + 50, 50) == f"{MORE_UP_TO} more — use --limit N or --all"
+    assert more_hint(MORE_UP_TO + 51, 50) == "over 10,000 more — use --limit N or --all"
+    # Everything shown (`--all`, or a --limit above the matches): no hint at all.
+    assert more_hint(100_000, 100_000) == ""
+    assert more_hint(15_000, 15_000) == ""
+
+
+def test_list_all_has_no_more_hint_and_a_page_says_how_many_more(
+        parcelctl_home: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """The count stops MORE_UP_TO past the page (5 here, for 12 parcels); ``--all`` and a
+    limit above the matches show everything and must not claim that more matched."""
+    from parcelctl.cli import list_cmd
+    from parcelctl.cli.app import main
+
+    with Store(parcelctl_home / "parcels.db") as store, store.transaction():
+        for i in range(12):
+            store.add_parcel(f"YT{9100000000000 + i:013d}", "yuantong",
+                             tracking_provider="kuaidi100")
+    monkeypatch.setattr(list_cmd, "MORE_UP_TO", 5)
+
+    def hint(*args: str) -> list[str]:
+        with pytest.raises(SystemExit) as done:
+            main(["list", *args])
+        assert done.value.code in (0, None)
+        out, err = capfd.readouterr()
+        return [line.strip() for line in (out + err).splitlines() if "more —" in line]
+
+    assert hint("--limit", "2") == ["over 5 more — use --limit N or --all"]
+    assert hint("--limit", "8") == ["4 more — use --limit N or --all"]
+    assert hint("--all") == []
+    assert hint("--limit", "20") == []
 
 
 def test_commands_start_without_pydantic_and_list_show_without_httpx(

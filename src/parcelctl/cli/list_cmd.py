@@ -7,16 +7,18 @@ import typer
 from ..models import Status
 
 _STATUSES = ", ".join(s.value for s in Status)
-#: The hint under the table counts matches up to here; past it, it says "over 10,000".
-COUNT_UP_TO = 10_000
+#: The hint under a page counts the matches beyond it up to here; past it, "over 10,000".
+MORE_UP_TO = 10_000
 
 
 def more_hint(total: int, shown: int) -> str:
-    """The line under a page: how many more matched (``total`` counted up to COUNT_UP_TO+1)."""
-    if total > COUNT_UP_TO:
-        return f"over {COUNT_UP_TO:,} match, {shown} shown — use --limit N or --all"
-    if total > shown:
-        return f"{total - shown} more — use --limit N or --all"
+    """The line under a page: how many more matched. ``total`` is counted only up to
+    ``shown + MORE_UP_TO + 1`` (see ``count_up_to`` in :func:`views.list_parcels`)."""
+    more = total - shown
+    if more > MORE_UP_TO:
+        return f"over {MORE_UP_TO:,} more — use --limit N or --all"
+    if more > 0:
+        return f"{more} more — use --limit N or --all"
     return ""
 
 
@@ -57,7 +59,8 @@ def main(
             return
         rows, total = views.list_parcels(store.db, status=status, attention=attention,
                                          include_all=all_, limit=None if all_ else limit,
-                                         stale_days=stale_days, count_up_to=COUNT_UP_TO)
+                                         stale_days=stale_days,
+                                         count_up_to=None if all_ else limit + MORE_UP_TO)
         if json_out:
             print_json(list(views.iter_json(store.db, rows, lang)))
             return
