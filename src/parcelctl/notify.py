@@ -66,6 +66,8 @@ log = logging.getLogger("parcelctl.notify")
 
 DEFAULT_ON = ("out_for_delivery", "ready_for_pickup", "delivered", "exception", "overdue")
 CONDITIONS = ("overdue", "stale")
+#: condition -> (Chinese, English) name, for titles and summaries (cf. ``views.status_label``).
+CONDITION_LABELS = {"overdue": ("超时未发货", "overdue"), "stale": ("长时间无更新", "stuck")}
 #: Channels a person reads one message at a time. Past ``notify.burst`` pending messages in
 #: one run (a shop's first import, a morning after quiet hours) they get one summary instead
 #: of a stream of pop-ups; webhook and command feed programs and keep one call per change.
@@ -333,11 +335,12 @@ class Notifier:
         item = " ".join(str(row["label"] or row["title"] or row["shop"] or "").split())[:60]
         lines = [item] if item else []
         if kind == "overdue":
-            title = f"超时未发货 · {number}" if zh else f"Overdue: {number} not shipped"
+            title = (f"{CONDITION_LABELS[kind][0]} · {number}" if zh
+                     else f"Overdue: {number} not shipped")
             promised = self._when(row["promised_ship_at"])
             lines.append(f"承诺发货 {promised}" if zh else f"promised to ship by {promised}")
         elif kind == "stale":
-            title = f"长时间无更新 · {number}" if zh else f"Stuck: {number}"
+            title = f"{CONDITION_LABELS[kind][0]} · {number}" if zh else f"Stuck: {number}"
             since = self._when(row["last_event_utc"])
             lines.append(f"最后更新 {since}" if zh else f"no scan since {since}")
         else:
@@ -348,6 +351,15 @@ class Notifier:
         if row["last_event_desc"] and kind != "overdue":
             lines.append(" ".join(str(row["last_event_desc"]).split())[:200])
         return title, "\n".join(lines)
+
+    def _label(self, kind: str) -> str:
+        """A status's or a condition's name in the configured language."""
+        from .views import status_label
+
+        names = CONDITION_LABELS.get(kind)
+        if names is None:
+            return status_label(kind, self.settings.lang)
+        return names[0] if self.settings.lang == "zh" else names[1]
 
     def _when(self, value: str | None) -> str:
         if not value:
@@ -408,16 +420,11 @@ class Notifier:
 
     def summary(self, payloads: list[dict[str, Any]]) -> Message:
         """One message for many: how many of each kind, the first few, and where to look."""
-        from .views import status_label
-
         zh = self.settings.lang == "zh"
         kinds = Counter(str(p.get("type")) if p.get("type") in CONDITIONS
                         else str(p.get("new_status")) for p in payloads)
-        names = {"overdue": "超时未发货" if zh else "overdue",
-                 "stale": "长时间无更新" if zh else "stuck"}
         title = f"{len(payloads)} 条包裹动态" if zh else f"{len(payloads)} parcel updates"
-        lines = [" · ".join(f"{names.get(kind) or status_label(kind, self.settings.lang)}"
-                            f" {n}" for kind, n in kinds.most_common())]
+        lines = [" · ".join(f"{self._label(kind)} {n}" for kind, n in kinds.most_common())]
         lines += [str(p.get("message", "")) for p in payloads[:3]]
         if len(payloads) > 3:
             lines.append(f"… 另有 {len(payloads) - 3} 条" if zh

@@ -180,7 +180,6 @@ def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
 
     encode = _dumps()
     decode = json.JSONDecoder().raw_decode  # SQLite's own JSON: no surrounding whitespace
-    labels = {status: pair[0] if lang == "zh" else pair[1] for status, pair in _LABELS.items()}
 
     def value(x: Any) -> str:
         if type(x) is str:
@@ -210,7 +209,7 @@ def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
         head = (
             f'{{"tracking_number": {value(number) if kind == "waybill" else "null"},'
             f' "carrier": {value(carrier or None)}, "status": {value(status)},'
-            f' "status_label": {value(labels.get(status, status))},'
+            f' "status_label": {value(status_label(status, lang))},'
             f' "title": {value(title or label or "")}, "label": {value(label or None)},'
             f' "kind": {value(kind)}, "sources": [{listed}], "last_event": {event},'
             f' "updated_at": {value(updated_at)}, "pickup_code": {value(pickup_code)},'

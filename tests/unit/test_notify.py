@@ -677,3 +677,17 @@ def test_the_summary_payload_names_every_notification_it_carries(config: Config,
     assert sent[0].payload["type"] == "summary" and sent[0].payload["count"] == 6
     assert sent[0].payload["notification_ids"] == ids
     assert sent[0].payload["kinds"] == {"delivered": 4, "exception": 2}
+
+
+def test_summary_names_conditions_and_statuses_in_the_configured_language(
+        config: Config, store: Store) -> None:
+    payloads = [{"type": "overdue", "new_status": "awaiting_shipment", "message": "a"},
+                {"type": "overdue", "new_status": "awaiting_shipment", "message": "b"},
+                {"type": "stale", "new_status": "in_transit", "message": "c"},
+                {"type": "status_change", "new_status": "delivered", "message": "d"}]
+    zh = Notifier(Settings.from_config(config), store).summary(payloads)
+    assert zh.body.splitlines()[0] == "超时未发货 2 · 长时间无更新 1 · 已签收 1"
+    config.set("display.language", "en")
+    en = Notifier(Settings.from_config(config), store).summary(payloads)
+    assert en.title == "4 parcel updates"
+    assert en.body.splitlines()[0] == "overdue 2 · stuck 1 · delivered 1"
