@@ -44,7 +44,7 @@ def _served() -> Iterator[Sandbox]:
 def sandbox(_served: Sandbox) -> Sandbox:
     """The module's sandbox, back to a fresh state: counters, faults, knobs and clock."""
     control(_served, "reset", {})
-    control(_served, "service/kuaidi100", {"force_return_code": None})
+    control(_served, "service/kuaidi100", {"force_return_code": None, "quota": None})
     _served.sandbox.clock.offset = timedelta()
     return _served
 

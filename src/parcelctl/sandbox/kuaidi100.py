@@ -18,12 +18,15 @@ either form, and the basic one catches a client that ignores the per-event codes
 No HTTP 429 is documented; ``throttled`` sends 429 with a 502 "服务器繁忙" envelope.
 Setting ``{"force_return_code": "502"}`` via ``/_sandbox/service/kuaidi100`` makes every
 valid query answer with that documented error envelope (``"201"``: the ``status`` shape).
+``{"quota": N}`` leaves N paid queries: every valid query after them answers 601
+"查询次数已达上限" (the fact sheet's "no paid quota left"); ``{"quota": null}`` is unlimited.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -100,6 +103,8 @@ class Kuaidi100Service(Service):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.force_return_code: str | None = None
+        self.quota: int | None = None  # paid queries left; None = unlimited
+        self._lock = threading.Lock()  # requests are served on many threads
 
     def credentials(self, base_url: str) -> dict[str, str]:
         return {"base_url": base_url, "autonumber_url": base_url + "/autonumber/auto",
@@ -113,7 +118,9 @@ class Kuaidi100Service(Service):
         if "force_return_code" in settings:
             code = settings["force_return_code"]
             self.force_return_code = str(code) if code is not None else None
-        return {"force_return_code": self.force_return_code}
+        if "quota" in settings:
+            self.quota = None if settings["quota"] is None else int(settings["quota"])
+        return {"force_return_code": self.force_return_code, "quota": self.quota}
 
     def throttled(self) -> Response:
         return json_response({"result": False, "returnCode": "502", "message": ERRORS["502"]},
@@ -152,6 +159,13 @@ class Kuaidi100Service(Service):
         if not 6 <= len(num) <= 32:
             return _error("501")  # off-spec parameters are answered as a server error
         self.stats.record_number(self.name, num)
+        if self.quota is not None:
+            with self._lock:
+                spent = self.quota <= 0
+                self.quota = max(0, self.quota - 1)
+            if spent:
+                return json_response({"result": False, "returnCode": "601",
+                                      "message": "查询次数已达上限"})
         if self.force_return_code is not None:
             return self._forced(self.force_return_code)
         shipment = self.dataset.shipment(num)
