@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +111,22 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
         pass
 
 
+@contextmanager
+def writers_take_turns(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``PATH.lock`` around a read-modify-write of ``path``.
+
+    Released when the block ends, or by the kernel if the process dies."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 # -- dotted keys ----------------------------------------------------------------------------
 
 def split_key(key: str) -> list[str]:
@@ -204,16 +220,19 @@ class Config:
         if is_secret_key(key):
             self.secrets.set(key, str(value))
             self._drop(parts)  # a secret must never linger in config.toml
-            self.save()
             return
-        node = self.data
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise UsageError(f"'{key}' cannot be set: '{part}' already holds a value")
-            node = child
-        node[parts[-1]] = value
-        self.save()
+
+        def put(data: dict[str, Any]) -> bool:
+            node = data
+            for part in parts[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise UsageError(f"'{key}' cannot be set: '{part}' already holds a value")
+                node = child
+            node[parts[-1]] = value
+            return True
+
+        self._edit(put)
 
     def unset(self, key: str) -> bool:
         parts = split_key(key)
@@ -223,12 +242,28 @@ class Config:
         return self._drop(parts) or found
 
     def _drop(self, parts: list[str]) -> bool:
-        parent = get_in(self.data, parts[:-1]) if len(parts) > 1 else self.data
-        if isinstance(parent, dict) and parts[-1] in parent:
-            del parent[parts[-1]]
-            self.save()
-            return True
-        return False
+        def drop(data: dict[str, Any]) -> bool:
+            parent = get_in(data, parts[:-1]) if len(parts) > 1 else data
+            if isinstance(parent, dict) and parts[-1] in parent:
+                del parent[parts[-1]]
+                return True
+            return False
+
+        return self._edit(drop)
+
+    def _edit(self, change: Callable[[dict[str, Any]], bool]) -> bool:
+        """Apply ``change`` to config.toml as it is on disk now, under a lock; save if it
+        says it changed something. Applied to the copy loaded when this Config was made,
+        two ``config set`` at once (or a long ``link`` and a ``config set``) each wrote back
+        their own old copy, and one change was lost."""
+        self.paths.ensure()
+        with writers_take_turns(self.paths.config_file):
+            data = self._load()
+            changed = change(data)
+            self.data = data
+            if changed:
+                self.save()
+        return changed
 
     def save(self) -> None:
         import tomli_w
@@ -318,16 +353,8 @@ class FileSecretStore(SecretStore):
     def _writer(self) -> Iterator[None]:
         """Writers take turns (read-modify-write): ``sync`` saving rotated tokens while
         ``link`` or ``config set`` stores another secret must not drop either write."""
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT,
-                     0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, or the process dies
+        with writers_take_turns(self.path):
             yield
-        finally:
-            os.close(fd)
 
     def names(self) -> list[str]:
         return sorted(self._read())

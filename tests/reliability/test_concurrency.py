@@ -130,3 +130,46 @@ def test_secret_store_writers_lose_nothing(tmp_path: Path) -> None:
     names = FileSecretStore(path).names()
     assert len(names) == 450, 450 - len(names)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def _config_set_many(home: str, prefix: str, count: int) -> None:
+    import os
+
+    os.environ["PARCELCTL_HOME"] = home
+    from parcelctl.config import Config
+
+    for i in range(count):
+        Config().set(f"test.{prefix}.k{i}", i)
+
+
+def test_config_writers_lose_nothing(tmp_path: Path) -> None:
+    """Three processes running ``config set`` at once: every key they set is in the file."""
+    home = tmp_path / "cfg-home"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_config_set_many, args=(str(home), f"w{n}", 60))
+               for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    import tomllib
+
+    data = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
+    assert {w: len(keys) for w, keys in data["test"].items()} == {"w0": 60, "w1": 60, "w2": 60}
+
+
+def test_a_config_loaded_long_ago_writes_no_stale_copy(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    """A long ``link`` (or any process) holding a Config made before someone else's
+    ``config set`` must not write its old copy back over that change."""
+    monkeypatch.setenv("PARCELCTL_HOME", str(tmp_path / "stale-home"))
+    from parcelctl.config import Config
+
+    early, other = Config(), Config()
+    other.set("notify.burst", 9)
+    early.set("polling.min_minutes", 20)
+    early.unset("notify.quiet_hours")  # nothing to drop: must not write the old copy either
+    fresh = Config()
+    assert fresh.get("notify.burst") == 9 and fresh.get("polling.min_minutes") == 20
+    assert early.get("notify.burst") == 9  # and the early one sees the file as it is now
