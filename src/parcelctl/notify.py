@@ -58,6 +58,7 @@ from .notify_channels import (
     sign,
 )
 from .store import Change, Store, iso
+from .views import CONDITION_LABELS
 
 if TYPE_CHECKING:
     from .sync import SyncSummary
@@ -66,8 +67,6 @@ log = logging.getLogger("parcelctl.notify")
 
 DEFAULT_ON = ("out_for_delivery", "ready_for_pickup", "delivered", "exception", "overdue")
 CONDITIONS = ("overdue", "stale")
-#: condition -> (Chinese, English) name, for titles and summaries (cf. ``views.status_label``).
-CONDITION_LABELS = {"overdue": ("超时未发货", "overdue"), "stale": ("长时间无更新", "stuck")}
 #: Channels a person reads one message at a time. Past ``notify.burst`` pending messages in
 #: one run (a shop's first import, a morning after quiet hours) they get one summary instead
 #: of a stream of pop-ups; webhook and command feed programs and keep one call per change.

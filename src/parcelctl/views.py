@@ -78,6 +78,11 @@ def sources_for(db: sqlite3.Connection, ids: list[int]) -> dict[int, list[dict[s
 _LABELS = {s.value: (s.label_zh, s.label_en) for s in Status}
 
 
+#: condition -> (Chinese, English) name, wherever a condition is named (notification titles
+#: and summaries, ``digest``); cf. :func:`status_label` for statuses.
+CONDITION_LABELS = {"overdue": ("超时未发货", "overdue"), "stale": ("长时间无更新", "stuck")}
+
+
 def status_label(status: str, lang: str = "zh") -> str:
     labels = _LABELS.get(status)
     if labels is None:

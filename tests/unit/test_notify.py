@@ -691,3 +691,19 @@ def test_summary_names_conditions_and_statuses_in_the_configured_language(
     en = Notifier(Settings.from_config(config), store).summary(payloads)
     assert en.title == "4 parcel updates"
     assert en.body.splitlines()[0] == "overdue 2 · stuck 1 · delivered 1"
+
+
+@pytest.mark.parametrize(("lang", "column"), [("zh", 0), ("en", 1)])
+def test_digest_names_conditions_as_notifications_do(lang: str, column: int) -> None:
+    from parcelctl.cli.digest import render_lines
+    from parcelctl.views import CONDITION_LABELS
+
+    change = {"kind": "stale", "number": "YT100", "status": "in_transit", "old_status": None,
+              "pickup_code": None, "title": ""}
+    attention = [{"reason": reason, "number": f"N{reason}", "pickup_code": None,
+                  "waiting": None, "title": "", "detail": ""} for reason in ("overdue", "stuck")]
+    lines = render_lines({"changes": [change], "attention": attention}, lang)
+    stuck, overdue = CONDITION_LABELS["stale"][column], CONDITION_LABELS["overdue"][column]
+    assert lines[1].split() == ["YT100", stuck]
+    assert lines[3].split() == [overdue, "Noverdue"]
+    assert lines[4].split() == [stuck, "Nstuck"]

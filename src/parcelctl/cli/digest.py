@@ -103,14 +103,20 @@ def attention_items(db: sqlite3.Connection, now: datetime, stale_days: float
     return items
 
 
-_REASONS = {"overdue": ("超时未发货", "overdue"), "exception": ("异常", "exception"),
-            "pickup": ("待取件", "pickup"), "stuck": ("无更新", "stuck"),
+def _reasons() -> dict[str, tuple[str, str]]:
+    """reason -> (Chinese, English); overdue and stuck named as notifications name them."""
+    from ..views import CONDITION_LABELS
+
+    return {"overdue": CONDITION_LABELS["overdue"], "exception": ("异常", "exception"),
+            "pickup": ("待取件", "pickup"), "stuck": CONDITION_LABELS["stale"],
             "error": ("出错", "error")}
 
 
 def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
     from ..views import status_label
     from .output import clip
+
+    reasons = _reasons()
 
     zh = lang == "zh"
     lines = [f"{'变化' if zh else 'Changes'} ({len(digest['changes'])})"]
@@ -119,13 +125,13 @@ def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
             old = status_label(change["old_status"], lang) if change["old_status"] else "new"
             what = f"{old} -> {status_label(change['status'], lang)}"
         else:
-            what = _REASONS["overdue" if change["kind"] == "overdue" else "stuck"][0 if zh else 1]
+            what = reasons["overdue" if change["kind"] == "overdue" else "stuck"][0 if zh else 1]
         if change["status"] == "ready_for_pickup" and change["pickup_code"]:
             what += f" 取件码 {change['pickup_code']}"
         lines.append(f"  {change['number']}  {what}  {clip(change['title'], 30)}".rstrip())
     lines.append(f"{'需要处理' if zh else 'Needs attention'} ({len(digest['attention'])})")
     for item in digest["attention"]:
-        text = f"  {_REASONS[item['reason']][0 if zh else 1]}  {item['number']}"
+        text = f"  {reasons[item['reason']][0 if zh else 1]}  {item['number']}"
         if item["reason"] == "pickup" and item["pickup_code"]:
             text += f"  取件码 {item['pickup_code']}"
         if item["waiting"]:
