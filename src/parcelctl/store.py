@@ -82,6 +82,39 @@ def _order_numbers(order: Order) -> set[str]:
     return {w.number for w in order.waybills} | {order_reference(order.provider, order.order_id)}
 
 
+#: SQLite's primary result code -> what happened, what to do. Everything saved before the
+#: failing write is intact (one transaction per unit of work), so the hints can say so.
+_SQLITE_PROBLEMS = {
+    "SQLITE_FULL": ("the disk holding {path} is full",
+                    "free some space and run again; what was saved before is intact"),
+    "SQLITE_READONLY": ("{path} cannot be written (read-only file, directory or disk)",
+                        "check the permissions of the file and its directory"),
+    "SQLITE_IOERR": ("the disk failed while parcelctl wrote {path} (I/O error)",
+                     "check the disk, then run again; what was saved before is intact"),
+    "SQLITE_CANTOPEN": ("{path} cannot be opened",
+                        "check that its directory exists and is writable"),
+    "SQLITE_BUSY": ("another program kept {path} locked for too long",
+                    "see what else uses the file (another parcelctl?) and run again"),
+    "SQLITE_CORRUPT": ("{path} is damaged",
+                       "move the file away (or restore a backup) and run again"),
+    "SQLITE_NOTADB": ("{path} is not a parcelctl database",
+                      "move the file away (it was left unchanged) and run again"),
+}
+
+
+def explain(exc: BaseException, path: Path) -> StoreError | None:
+    """A known SQLite failure (disk full, read-only, I/O error…) as a one-line StoreError
+    about ``path``; ``None`` for anything else (a bug, shown as unexpected)."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    for prefix, (message, hint) in _SQLITE_PROBLEMS.items():
+        # Extended codes refine the primary one: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED…
+        if name == prefix or name.startswith(prefix + "_"):
+            return StoreError(message.format(path=path), hint=hint)
+    return None
+
+
 class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
@@ -161,7 +194,7 @@ class Store:
             self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.rollback()
             raise
 
     def close(self) -> None:
@@ -193,7 +226,10 @@ class Store:
         self.db.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.db.execute("ROLLBACK")
+        # After some errors (disk full, I/O error) SQLite has already rolled the whole
+        # transaction back; a second ROLLBACK would fail and hide the error that matters.
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     # -- parcels ----------------------------------------------------------------------------
     def find(self, number: str, carrier: str = "") -> sqlite3.Row | None:

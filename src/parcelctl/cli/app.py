@@ -11,10 +11,14 @@ import gc
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from . import fastparams
+
+if TYPE_CHECKING:
+    from ..errors import StoreError
 
 fastparams.install()
 
@@ -184,11 +188,27 @@ def main(argv: list[str] | None = None) -> None:
 
         if debug:
             _print_traceback()
-        error(redact(f"unexpected error: {type(exc).__name__}: {exc}")
-              + " — run again with --debug for details and report it")
-        code = ExitCode.ERROR
+        known = _explain(exc)
+        if known is not None:
+            error(known.render())
+            code = int(known.exit_code)
+        else:
+            error(redact(f"unexpected error: {type(exc).__name__}: {exc}")
+                  + " — run again with --debug for details and report it")
+            code = ExitCode.ERROR
     sys.stdout.flush()
     sys.exit(code)
+
+
+def _explain(exc: Exception) -> StoreError | None:
+    """A failure of the machine rather than of parcelctl (the disk full under the store, a
+    read-only file) as an expected one-line error; ``None`` if it is not one."""
+    if type(exc).__module__ != "sqlite3":  # only SQLite's errors, without importing it
+        return None
+    from ..config import get_paths
+    from ..store import explain
+
+    return explain(exc, get_paths().db_file)
 
 
 def _print_traceback() -> None:
