@@ -285,9 +285,10 @@ class Syncer:
                 await http.aclose()
         return unit
 
-    def _apply(self, row: Any, result: TrackResult, now: datetime, min_minutes: int,
-               unit: UnitResult) -> Change | None:
-        """Save one answer; the change when the status moved or events came."""
+    def _apply(self, row: Any, result: TrackResult, now: datetime, min_minutes: int
+               ) -> Change | None:
+        """Save one answer (inside the caller's transaction); the change when the status
+        moved or events came."""
         if result.pickup_code is None and result.status.value == "ready_for_pickup":
             result.pickup_code = _pickup_code(result)
         last_event = max((e.time for e in result.events), default=None)
@@ -296,12 +297,7 @@ class Syncer:
                                          last_event=last_event)
         change = self.store.apply_result(int(row["id"]), result, next_check_at=next_at,
                                          checked_at=now)
-        if result.error:
-            unit.item_errors[str(row["number"])] = result.error
-        if change.status_changed or change.new_events:
-            unit.changed += 1
-            return change
-        return None
+        return change if change.status_changed or change.new_events else None
 
     def _vanished(self, pid: int) -> bool:
         """``parcelctl rm`` may delete a parcel while its request is in flight: skip it,
@@ -474,27 +470,34 @@ class _AnswerWriter:
         pending, self.pending, self.items = self.pending, [], 0
         if not pending and not refused:
             return
-        syncer, unit = self.syncer, self.unit
+        syncer = self.syncer
         now = syncer.clock()
+        written: list[tuple[int, int, Change]] = []
+        errors: dict[str, str] = {}
         with syncer.store.transaction():
-            written: list[Change] = []
             for index, batch, results in pending:
                 by_number = {r.number: r for r in results}
                 for position, (row, request) in enumerate(batch):
                     result = by_number.get(request.number)
                     if result is None or syncer._vanished(int(row["id"])):
                         continue
-                    change = syncer._apply(row, result, now, self.min_minutes, unit)
+                    change = syncer._apply(row, result, now, self.min_minutes)
+                    if result.error:
+                        errors[str(row["number"])] = result.error
                     if change is not None:
-                        written.append(change)
-                        self.changes.append((index, position, change))
+                        written.append((index, position, change))
             for pid, message in refused.items():
                 if syncer._vanished(pid):
                     continue
-                unit.item_errors[str(syncer.store.get(pid)["number"])] = message
+                errors[str(syncer.store.get(pid)["number"])] = message
                 syncer.store.set_error(pid, message, None)
             if syncer.on_changes and written:
-                syncer.on_changes(written)
+                syncer.on_changes([change for *_, change in written])
+        # Committed: only now do they count (a rolled-back write reports nothing, and
+        # notifies nobody about a status that was never saved).
+        self.changes.extend(written)
+        self.unit.changed += len(written)
+        self.unit.item_errors.update(errors)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from parcelctl.config import Config
+from parcelctl.errors import StoreError
 from parcelctl.store import Store
 from parcelctl.sync import Syncer, _AnswerWriter
 
@@ -128,3 +129,27 @@ def test_answers_are_committed_while_the_run_goes_on(sandbox: Any,
     assert summary.exit_code == 0
     # Before request k (0-based), the answers of the pairs already complete are committed.
     assert seen == [k - k % 2 for k in range(len(NUMBERS))]
+
+
+def test_a_write_that_fails_reports_no_change_it_rolled_back(
+        sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second transaction fails inside (its notifications cannot be recorded): the
+    provider fails, and the run reports and keeps only the first transaction's changes."""
+    monkeypatch.setattr(_AnswerWriter, "FLUSH_ITEMS", 2)
+    config = _configured(sandbox, concurrency=1)
+    _add(config, NUMBERS)
+    calls: list[int] = []
+
+    def record(changes: list[Any]) -> None:
+        calls.append(len(changes))
+        if len(calls) == 2:
+            raise StoreError("the notifications could not be recorded")
+
+    with Store(config.paths.db_file) as store:
+        summary = asyncio.run(Syncer(config, store, on_changes=record).run())
+    (unit,) = summary.units
+    assert not unit.ok and "notifications" in (unit.error or "")
+    saved = {n for n, (_, checked, _) in _parcels(config).items() if checked is not None}
+    assert len(saved) == 2 and calls == [2, 2]
+    assert {c.number for c in summary.changes} == saved
+    assert unit.changed == 2
