@@ -15,6 +15,7 @@ import itertools
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,17 @@ def test_syncs_watch_list_and_edits_together(fleet: list[RunningSandbox], forks:
     assert listing == expected
 
 
+def _at_once(target: Callable[[str, str, int], None], where: str, count: int) -> None:
+    """Three processes run ``target(where, "w0".."w2", count)`` at the same time."""
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=target, args=(where, f"w{n}", count)) for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+
+
 def _set_many(path: str, prefix: str, count: int) -> None:
     from parcelctl.config import FileSecretStore
 
@@ -117,14 +129,7 @@ def test_secret_store_writers_lose_nothing(tmp_path: Path) -> None:
     ones: both read-modify-write secrets.json. Neither write may be lost (a lost refresh
     token is a lost link)."""
     path = tmp_path / "secrets.json"
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_set_many, args=(str(path), f"w{n}", 150))
-               for n in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-        assert worker.exitcode == 0
+    _at_once(_set_many, str(path), 150)
     from parcelctl.config import FileSecretStore
 
     names = FileSecretStore(path).names()
@@ -145,14 +150,7 @@ def _config_set_many(home: str, prefix: str, count: int) -> None:
 def test_config_writers_lose_nothing(tmp_path: Path) -> None:
     """Three processes running ``config set`` at once: every key they set is in the file."""
     home = tmp_path / "cfg-home"
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_config_set_many, args=(str(home), f"w{n}", 60))
-               for n in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-        assert worker.exitcode == 0
+    _at_once(_config_set_many, str(home), 60)
     import tomllib
 
     data = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
