@@ -59,6 +59,9 @@ class UnitResult:
     error: str | None = None
     exit_code: int = 0
     item_errors: dict[str, str] = field(default_factory=dict)
+    #: Tracking: answers saved (a provider that fails partway keeps those; not in the JSON,
+    #: whose fields are the contract, but told to people by the report).
+    answered: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "ok": self.ok, "requests": self.requests,
@@ -474,6 +477,7 @@ class _AnswerWriter:
         now = syncer.clock()
         written: list[tuple[int, int, Change]] = []
         errors: dict[str, str] = {}
+        answered = 0
         with syncer.store.transaction():
             for index, batch, results in pending:
                 by_number = {r.number: r for r in results}
@@ -482,6 +486,7 @@ class _AnswerWriter:
                     if result is None or syncer._vanished(int(row["id"])):
                         continue
                     change = syncer._apply(row, result, now, self.min_minutes)
+                    answered += 1
                     if result.error:
                         errors[str(row["number"])] = result.error
                     if change is not None:
@@ -497,6 +502,7 @@ class _AnswerWriter:
         # notifies nobody about a status that was never saved).
         self.changes.extend(written)
         self.unit.changed += len(written)
+        self.unit.answered += answered
         self.unit.item_errors.update(errors)
 
 

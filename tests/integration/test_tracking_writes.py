@@ -88,6 +88,7 @@ def test_answers_before_a_quota_failure_are_kept(sandbox: Any) -> None:
     for number in set(NUMBERS) - answered:
         assert parcels[number] == ("unknown", None, 0), number
     assert unit.changed == len(summary.changes) == 5
+    assert unit.answered == 5
     asked_at = {key.split(" ", 1)[1]: times[0]
                 for key, times in sandbox.sandbox.stats.number_times.items()}
     assert [c.number for c in summary.changes] == sorted(answered, key=asked_at.__getitem__)
@@ -152,4 +153,19 @@ def test_a_write_that_fails_reports_no_change_it_rolled_back(
     saved = {n for n, (_, checked, _) in _parcels(config).items() if checked is not None}
     assert len(saved) == 2 and calls == [2, 2]
     assert {c.number for c in summary.changes} == saved
-    assert unit.changed == 2
+    assert unit.changed == unit.answered == 2
+
+
+def test_the_report_says_what_a_failed_provider_saved(sandbox: Any) -> None:
+    """``parcelctl sync`` (the CLI, as users and cron run it): the error line, then how many
+    answers were saved before it."""
+    from .clihelp import cli
+
+    config = _configured(sandbox, concurrency=1)
+    _add(config, NUMBERS[:4])
+    _quota(sandbox, 3)
+    result = cli("sync")
+    assert result.returncode == 1, result.stderr
+    assert "quota" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert ("kuaidi100: 4 parcels, 3 answered and saved before the failure, 3 changed, "
+            "4 requests") in result.stdout

@@ -28,6 +28,9 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
             what = "orders" if unit.kind == "account" else "parcels"
             info(f"{unit.name}: {unit.items} {what}, {unit.changed} changed, "
                  f"{unit.requests} requests")
+        elif unit.answered:  # it failed partway: what it got before is saved
+            info(f"{unit.name}: {unit.items} parcels, {unit.answered} answered and saved before "
+                 f"the failure, {unit.changed} changed, {unit.requests} requests")
     if not summary.units:
         info("nothing to do: no linked accounts and no parcels due")
     for line in lines:
