@@ -28,18 +28,22 @@ from typing import Any
 
 _hits: Counter[str] = Counter()
 _target: tuple[str, int] = ("", 0)
+_signal = signal.SIGKILL
 
 
 def hit(point: str) -> None:
     _hits[point] += 1
     if _target == (point, _hits[point]):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), _signal)
 
 
 def install(spec: str) -> None:
-    global _target
+    """``point=N``, or ``point=N:INT`` for a Ctrl-C (SIGINT) there instead of a kill."""
+    global _target, _signal
+    spec, _, how = spec.partition(":")
     point, _, count = spec.partition("=")
     _target = (point, int(count or 1))
+    _signal = signal.SIGINT if how == "INT" else signal.SIGKILL
 
     import httpx
 

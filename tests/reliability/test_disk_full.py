@@ -35,16 +35,8 @@ def _assert_disk_full(stderr: str) -> None:
     assert "free some space" in lines[0]
 
 
-#: Numbers the sandbox answers with a synthetic timeline: enough writing to need new pages.
-MANY = [f"YT{9_300_000_000_000 + i * 7:013d}" for i in range(1, 301)]
-
-
-def _add_untracked(home: Path, numbers: list[str]) -> None:
-    from parcelctl.store import Store
-
-    with Store(home / "parcels.db") as store, store.transaction():
-        for number in numbers:
-            store.add_parcel(number, "yuantong", tracking_provider="kuaidi100")
+#: Enough parcels that writing their answers needs new pages.
+MANY = world.synthetic_numbers(300)
 
 
 @pytest.mark.timeout(120)
@@ -61,7 +53,7 @@ def test_disk_full_is_one_line_and_loses_nothing(argv: tuple[str, ...], seeded: 
     running, fork = fleet[0], forks[0]
     home = homes.make(tmp_path / "home", running)
     if seeded:
-        _add_untracked(home, MANY)
+        world.add_kuaidi100_parcels(home, MANY)
     before = _content(home)
 
     result = fork.run(home, *argv, hook=FULL, timeout=90)

@@ -139,6 +139,17 @@ def add_parcels(home: Path, parcels: dict[str, list[tuple[str, str]]] | None = N
                                  source=("manual", "", ""))
 
 
+def synthetic_numbers(count: int) -> list[str]:
+    """YTO numbers the sandbox answers with a synthetic timeline (at least one scan each)."""
+    return [f"YT{9_300_000_000_000 + i * 7:013d}" for i in range(1, count + 1)]
+
+
+def add_kuaidi100_parcels(home: Path, numbers: list[str]) -> None:
+    """Many untracked Kuaidi100 parcels, in one transaction: enough work to watch a run of
+    answers being written."""
+    add_parcels(home, {"kuaidi100": [(number, "yuantong") for number in numbers]})
+
+
 def build_home(home: Path, running: RunningSandbox, *, link: bool = True,
                timeout: float = 2.0, extra: dict[str, Any] | None = None) -> Path:
     configure(home, running, timeout=timeout, extra=extra)

@@ -255,6 +255,15 @@ class _Server(ThreadingHTTPServer):
         self.sandbox = sandbox
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (Ctrl-C, a timeout, a cancelled request) is normal for a
+        server: socketserver would print a traceback for each one."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class RunningSandbox:
     """A sandbox served on 127.0.0.1 in a background thread (context manager)."""
