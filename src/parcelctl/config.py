@@ -256,8 +256,7 @@ class Config:
         says it changed something. Applied to the copy loaded when this Config was made,
         two ``config set`` at once (or a long ``link`` and a ``config set``) each wrote back
         their own old copy, and one change was lost."""
-        self.paths.ensure()
-        with writers_take_turns(self.paths.config_file):
+        with writers_take_turns(self.paths.config_file):  # save() makes the directories
             data = self._load()
             changed = change(data)
             self.data = data
