@@ -82,9 +82,10 @@ def _order_numbers(order: Order) -> set[str]:
     return {w.number for w in order.waybills} | {order_reference(order.provider, order.order_id)}
 
 
-#: SQLite's primary result code -> what happened, what to do. Everything saved before the
-#: failing write is intact (one transaction per unit of work), so the hints can say so.
-_SQLITE_PROBLEMS = {
+#: SQLite's primary result code -> what happened, what to do, for failures of the machine
+#: rather than of the file. Everything saved before the failing write is intact (one
+#: transaction per unit of work), so the hints can say so.
+_MACHINE_PROBLEMS = {
     "SQLITE_FULL": ("the disk holding {path} is full",
                     "free some space and run again; what was saved before is intact"),
     "SQLITE_READONLY": ("{path} cannot be written (read-only file, directory or disk)",
@@ -95,23 +96,30 @@ _SQLITE_PROBLEMS = {
                         "check that its directory exists and is writable"),
     "SQLITE_BUSY": ("another program kept {path} locked for too long",
                     "see what else uses the file (another parcelctl?) and run again"),
+}
+#: ... and failures of the file itself. A file that is not a usable store was not touched.
+_MOVE_AWAY = "move the file away (it was left unchanged) and run again"
+_FILE_PROBLEMS = {
     "SQLITE_CORRUPT": ("{path} is damaged",
                        "move the file away (or restore a backup) and run again"),
-    "SQLITE_NOTADB": ("{path} is not a parcelctl database",
-                      "move the file away (it was left unchanged) and run again"),
+    "SQLITE_NOTADB": ("{path} is not a parcelctl database", _MOVE_AWAY),
 }
 
 
-def explain(exc: BaseException, path: Path) -> StoreError | None:
-    """A known SQLite failure (disk full, read-only, I/O error…) as a one-line StoreError
-    about ``path``; ``None`` for anything else (a bug, shown as unexpected)."""
+def explain(exc: BaseException, path: Path, *, machine_only: bool = False
+            ) -> StoreError | None:
+    """A known SQLite failure (disk full, read-only, I/O error, a damaged file…) as a
+    one-line StoreError about ``path``; ``None`` for anything else (a bug, shown as
+    unexpected). ``machine_only``: only failures that are not the file's fault."""
     if not isinstance(exc, sqlite3.Error):
         return None
     name = str(getattr(exc, "sqlite_errorname", "") or "")
-    for prefix, (message, hint) in _SQLITE_PROBLEMS.items():
-        # Extended codes refine the primary one: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED…
-        if name == prefix or name.startswith(prefix + "_"):
-            return StoreError(message.format(path=path), hint=hint)
+    tables = (_MACHINE_PROBLEMS,) if machine_only else (_MACHINE_PROBLEMS, _FILE_PROBLEMS)
+    for table in tables:
+        for prefix, (message, hint) in table.items():
+            # Extended codes refine the primary one: SQLITE_IOERR_WRITE, SQLITE_READONLY_…
+            if name == prefix or name.startswith(prefix + "_"):
+                return StoreError(message.format(path=path), hint=hint)
     return None
 
 
@@ -139,9 +147,11 @@ class Store:
                 _chmod600(path)
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
+            # A read-only disk or a lock held too long is not the file's fault: "move the
+            # file away" would send the user after the wrong problem.
+            raise explain(exc, path, machine_only=True) or StoreError(
                 f"{path} is not a usable parcelctl database ({exc})",
-                hint="move the file away (it was left unchanged) and run again",
+                hint=_MOVE_AWAY,
             ) from None
 
     def _check_file(self) -> None:
@@ -158,7 +168,7 @@ class Store:
         if head and head != SQLITE_MAGIC:
             raise StoreError(
                 f"{self.path} is not a parcelctl database (not SQLite)",
-                hint="move the file away (it was left unchanged) and run again",
+                hint=_MOVE_AWAY,
             )
 
     def _check_ours(self) -> None:
@@ -168,7 +178,7 @@ class Store:
         if app_id != APPLICATION_ID and (tables or app_id):
             raise StoreError(
                 f"{self.path} is a SQLite database of another program",
-                hint="move the file away (it was left unchanged) and run again",
+                hint=_MOVE_AWAY,
             )
 
     def _migrate(self) -> None:
