@@ -5,16 +5,19 @@ this is only a *hint* (pre-fill ``--carrier``, ask for a phone early, pick a pro
 Provider-side detection (kuaidi100 ``autonumber``, 17TRACK ``auto_detection``) wins, a
 carrier returned by a platform always wins, and the user can always override.
 
-Imported by ``parcelctl list``: keep it to the standard library and parcelctl.models/errors.
+Imported by ``parcelctl list``: keep it to the standard library and parcelctl.status/errors.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .errors import UsageError
-from .models import CarrierCandidate, normalize_number
+from .status import normalize_number
+
+if TYPE_CHECKING:
+    from .models import CarrierCandidate
 
 #: code -> (Chinese name, English name). Codes are the kuaidi100 ``com`` vocabulary, which
 #: parcelctl uses as its carrier vocabulary; "cainiao" is the cross-border network (Cainiao
@@ -79,6 +82,8 @@ def validate_number(raw: str) -> str:
 
 def hints(number: str) -> list[CarrierCandidate]:
     """Every carrier the first matching rule suggests, best first ([] = no idea)."""
+    from .models import CarrierCandidate  # here: `list` imports this module for the names
+
     normalized = normalize_number(number)
     for pattern, codes, confidence in _RULES:
         if pattern.match(normalized):

@@ -6,57 +6,16 @@ Providers produce these from remote payloads; nothing here knows a protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from enum import StrEnum
+from datetime import UTC, datetime
 
-CHINA_TZ = timezone(timedelta(hours=8), "GMT+8")
+# Re-exported: the vocabulary lives in .status so that `list` and `show` need not build
+# these dataclasses at start-up.
+from .status import CHINA_TZ, FINAL_STATUSES, Status, normalize_number, utcnow
 
-
-class Status(StrEnum):
-    AWAITING_SHIPMENT = "awaiting_shipment"
-    INFO_RECEIVED = "info_received"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    READY_FOR_PICKUP = "ready_for_pickup"
-    DELIVERED = "delivered"
-    EXCEPTION = "exception"
-    RETURNED = "returned"
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
-
-    @property
-    def label_zh(self) -> str:
-        return _LABELS[self][0]
-
-    @property
-    def label_en(self) -> str:
-        return _LABELS[self][1]
-
-    @property
-    def is_final(self) -> bool:
-        """Final parcels are never polled again (respect for the remote services)."""
-        return self in FINAL_STATUSES
-
-
-_LABELS: dict[Status, tuple[str, str]] = {
-    Status.AWAITING_SHIPMENT: ("待发货", "awaiting shipment"),
-    Status.INFO_RECEIVED: ("已发货", "info received"),
-    Status.IN_TRANSIT: ("运输中", "in transit"),
-    Status.OUT_FOR_DELIVERY: ("派送中", "out for delivery"),
-    Status.READY_FOR_PICKUP: ("待取件", "ready for pickup"),
-    Status.DELIVERED: ("已签收", "delivered"),
-    Status.EXCEPTION: ("异常", "exception"),
-    Status.RETURNED: ("已退回", "returned"),
-    Status.CANCELLED: ("已取消", "cancelled"),
-    Status.UNKNOWN: ("未知", "unknown"),
-}
-
-FINAL_STATUSES = frozenset({Status.DELIVERED, Status.RETURNED, Status.CANCELLED})
-
-
-def normalize_number(raw: str) -> str:
-    """Upper-case and drop spaces and dashes (tracking-numbers.md §2)."""
-    return "".join(ch for ch in raw.strip().upper() if ch not in " -\t")
+__all__ = [
+    "CHINA_TZ", "FINAL_STATUSES", "CarrierCandidate", "Order", "Status", "TokenSet",
+    "TrackRequest", "TrackResult", "TrackingEvent", "Waybill", "normalize_number", "utcnow",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +152,3 @@ def _parse_iso(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -13,11 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
 from .migrations import APPLICATION_ID, MIGRATIONS
-from .models import FINAL_STATUSES, Order, Status, TrackingEvent, TrackResult, Waybill
+from .status import FINAL_STATUSES, Status
+
+if TYPE_CHECKING:  # list and show never build these (see status.py)
+    from .models import Order, TrackingEvent, TrackResult, Waybill
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .models import Status
+from .status import Status
 
 # Sources of a page of parcels in one query instead of one per row.
 _SOURCES_SQL = ("SELECT parcel_id, provider, account, order_id FROM sources"
@@ -249,7 +249,7 @@ def _dumps() -> Callable[[Any], str]:
 
 def find_parcel(db: sqlite3.Connection, ref: str) -> list[sqlite3.Row]:
     """By number (normalized), by order reference, or by order id."""
-    from .models import normalize_number
+    from .status import normalize_number
 
     number = normalize_number(ref)
     rows = db.execute("SELECT * FROM parcels WHERE number = ? ORDER BY id", (number,)).fetchall()

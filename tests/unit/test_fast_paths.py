@@ -261,13 +261,14 @@ def test_list_all_has_no_more_hint_and_a_page_says_how_many_more(
     assert hint("--limit", "20") == []
 
 
-def test_commands_start_without_pydantic_and_list_show_without_httpx(
+def test_commands_start_without_pydantic_and_list_show_without_httpx_or_models(
         parcelctl_home: Path) -> None:
     with Store(parcelctl_home / "parcels.db") as store, store.transaction():
         store.add_parcel("YT9100000000000", "yuantong", tracking_provider="kuaidi100")
     probe = ("import sys\nfrom parcelctl.cli.app import main\ntry:\n    main(sys.argv[1:])\n"
              "except SystemExit:\n    pass\nbad = sorted({m.split('.')[0] for m in sys.modules}"
-             " & {'httpx', 'pydantic', 'asyncio'})\nprint('LOADED', bad)\n")
+             " & {'httpx', 'pydantic', 'asyncio'} | {'parcelctl.models'} & set(sys.modules))"
+             "\nprint('LOADED', bad)\n")
     for args in (["list"], ["show", "YT9100000000000"]):
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
                                 text=True, timeout=60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..models import Status
+from ..status import Status
 
 _STATUSES = ", ".join(s.value for s in Status)
 #: The hint under a page counts the matches beyond it up to here; past it, "over 10,000".
