@@ -24,11 +24,12 @@ KUAISHOU_QPS = 300.0  # documented for open.order.cursor.list (kuaishou.md §6)
 SEVENTEEN_RATE = 3.0  # documented, requests per second
 FINAL = ("delivered", "returned", "cancelled")
 ECONOMY_CAINIAO_RATE = 20.0
+FETCH_ONLY = "PARCELCTL_BENCH_FETCH_ONLY"  # read by timed_cli.py
 
 
-def run_sync(*args: str) -> dict[str, Any]:
+def run_sync(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json") as report_file:
-        run = run_child([PYTHON, TIMED_CLI, report_file.name, "--", "sync", *args])
+        run = run_child([PYTHON, TIMED_CLI, report_file.name, "--", "sync", *args], env=env)
         report = json.loads(Path(report_file.name).read_text() or "{}")
     if run.returncode not in (0, 3):
         raise RuntimeError(f"sync failed ({run.returncode}): {run.stderr.decode()[-800:]}")
@@ -86,20 +87,27 @@ def tracking_throughput(provider: str, count: int, latency_ms: float, *,
     return result
 
 
-def kuaishou_first_sync(orders: int, latency_ms: float) -> dict[str, Any]:
+def kuaishou_first_sync(orders: int, latency_ms: float, *, fetch_only: bool = False
+                        ) -> dict[str, Any]:
+    """A first import of ``orders`` orders. ``fetch_only``: the same walk with every page
+    thrown away unparsed (timed_cli.py), so nothing is parsed or written: what the HTTP
+    client alone costs, the floor no store or parser work can go below."""
     with sc.sandbox(orders=orders, latency_ms=latency_ms) as running, sc.home():
         sc.configure(running)
         sc.link_shop()
         running.sandbox.stats.reset()
-        running.sandbox.services["kuaishou"].configure({"clear_windows": True})
-        result = run_sync("--provider", "kuaishou", "--json")
+        service: Any = running.sandbox.services["kuaishou"]
+        service.configure({"clear_windows": True})
+        service.prepare()
+        result = run_sync("--provider", "kuaishou", "--json",
+                          env={FETCH_ONLY: "1"} if fetch_only else None)
         counts = sc.requests_by_endpoint(running)
         chain, pages, windows = sc.kuaishou_chain(running)
         imported = _count_parcels()
     latency = latency_ms / 1000.0
     bound = max(chain * latency, pages / KUAISHOU_QPS)
     fetch = result["sync_s"] - result["store_writes_s"]
-    result.update(provider="kuaishou", orders=orders, latency_ms=latency_ms,
+    result.update(provider="kuaishou", orders=orders, latency_ms=latency_ms, fetch_only=fetch_only,
                   fetch_s=round(fetch, 3), fetch_ratio=ratio(fetch, bound),
                   windows=windows, longest_chain=chain, pages=pages,
                   requests=sc.order_list_requests(counts), endpoints=counts,

@@ -167,6 +167,26 @@ def test_sandbox_pages_follow_edited_orders(sandbox: Any) -> None:
     assert json.loads(service._order_json(target)) == service._render(target)
 
 
+def test_a_prepared_sandbox_serves_every_page_from_its_rendered_orders(sandbox: Any) -> None:
+    """The benchmarks prepare the shop before timing a sync: the pages stay the same, and
+    no order is rendered while the client waits."""
+    service = sandbox.sandbox.services["kuaishou"]
+    dataset = sandbox.sandbox.dataset
+    assert service.prepare() == len(dataset.orders)
+    rendered: list[Any] = []
+    real_render = service._render
+    service._render = lambda order: rendered.append(order) or real_render(order)
+
+    async def scenario(make: Callable[..., KuaishouProvider]) -> Any:
+        provider = make()
+        return await provider.list_orders(session(await link(provider)))
+
+    orders = run(sandbox, scenario)
+    assert rendered == []
+    assert sorted(o.order_id for o in orders) == sorted(str(o.oid) for o in dataset.orders)
+    assert all(json.loads(service._order_json(o)) == real_render(o) for o in dataset.orders)
+
+
 def test_incremental_sync_asks_only_for_the_changed_windows(sandbox: Any) -> None:
     dataset = sandbox.sandbox.dataset
     latest = dataset.epoch + timedelta(hours=max(o.update_hours for o in dataset.orders))

@@ -133,6 +133,17 @@ class KuaishouService(Service):
                 self.windows.clear()
             return dict(self.settings) | {"windows": [list(w) for w in self.windows]}
 
+    def prepare(self) -> int:
+        """Render every order of the shop now (the orders rendered).
+
+        A real platform has its orders at hand; this one renders each on its first page
+        (see _order_json), on the same CPUs as the client the benchmarks time. A first
+        sync of 10,000 orders cost the sandbox 0.7 s of CPU that way, 0.3 s prepared.
+        """
+        for order in list(self.dataset.orders):
+            self._order_json(order)
+        return len(self.dataset.orders)
+
     def throttled(self) -> Response:
         # UNKNOWN shape (§6): HTTP 429 so that generic clients back off.
         return json_response({"result": 429, "error_msg": "请求过于频繁 (sandbox: real shape "
