@@ -220,6 +220,7 @@ class Notifier:
         changes older than ``notify.backlog_hours`` are history, not news: not notified.
         """
         created: list[int] = []
+        logged: list[tuple[int, str, str]] = []
         old_news = 0
         wanted = [c for c in changes
                   if c.status_changed and c.new_status in self.settings.on]
@@ -245,7 +246,9 @@ class Notifier:
                 nid = self._insert(row, change.new_status, key, change.old_status)
                 if nid is not None:
                     created.append(nid)
+                    logged.append((nid, str(row["number"]), change.new_status))
         self.old_news += old_news
+        _log_recorded(logged)
         return created
 
     def _rows(self, ids: set[int], columns: str = "*") -> dict[int, sqlite3.Row]:
@@ -263,6 +266,7 @@ class Notifier:
         """Overdue orders and stale parcels, once per occurrence."""
         now = self.clock()
         created: list[int] = []
+        logged: list[tuple[int, str, str]] = []
         queries: list[tuple[str, str, Any]] = []
         if "overdue" in self.settings.on:
             queries.append(("overdue", "SELECT * FROM parcels WHERE kind='order' AND archived=0"
@@ -279,6 +283,8 @@ class Notifier:
                     nid = self._insert(row, kind, f"{kind}@{marker}", str(row["status"]))
                     if nid is not None:
                         created.append(nid)
+                        logged.append((nid, str(row["number"]), kind))
+        _log_recorded(logged)
         return created
 
     def _batch(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -309,7 +315,6 @@ class Notifier:
             nid = int(cur.lastrowid or 0)
             db.executemany("INSERT INTO deliveries (notification_id, channel) VALUES (?,?)",
                            [(nid, name) for name in self.settings.channels])
-        log.info("notification %d: %s %s", nid, row["number"], kind)
         return nid
 
     def payload(self, row: sqlite3.Row, kind: str, old_status: str) -> dict[str, Any]:
@@ -455,6 +460,25 @@ class Recorder:
         except Exception:  # a notification problem must never cost the sync its data
             self.ok = False
             log.exception("recording notifications failed")
+
+
+#: Up to this many notifications recorded by one call are logged one line each; more are
+#: one line. A shop's first import brought 1,074 overdue orders, and their lines through the
+#: redacting file handler were half of ``after_sync``'s 0.3 s (benchmarks).
+LOG_EACH = 20
+
+
+def _log_recorded(recorded: list[tuple[int, str, str]]) -> None:
+    """(notification id, number, kind) of what one call recorded, to the log."""
+    if len(recorded) <= LOG_EACH:
+        for nid, number, kind in recorded:
+            log.info("notification %d: %s %s", nid, number, kind)
+        return
+    kinds = Counter(kind for _, _, kind in recorded)
+    ids = [nid for nid, _, _ in recorded]
+    log.info("%d notifications recorded (%s), ids %d to %d", len(recorded),
+             ", ".join(f"{count} {kind}" for kind, count in kinds.most_common()),
+             min(ids), max(ids))
 
 
 def _is_backlog(when: str, cutoff: str) -> bool:

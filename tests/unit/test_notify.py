@@ -264,6 +264,38 @@ def test_old_news_of_a_paged_import_is_one_log_line_per_run(
     assert lines(out) == []
 
 
+def test_a_burst_of_notifications_is_one_log_line_and_a_few_are_one_line_each(
+        config: Config, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A line per notification through the redacting file handler was half of a first
+    import's after_sync; each notification is in the store anyway."""
+    from parcelctl.notify import LOG_EACH
+
+    command_log(config, tmp_path)
+    caplog.set_level("INFO", logger="parcelctl.notify")
+    few = [add_parcel(store, f"KS-10{i:04d}", kind="order", status="awaiting_shipment",
+                      promised=NOON - timedelta(hours=3)) for i in range(2)]
+    after_sync(config, store, summary(), clock=clock(NOON))
+    said = [r.getMessage() for r in caplog.records if "notification" in r.getMessage()]
+    assert sorted(said) == [f"notification {n}: {number} overdue" for n, number in sorted(
+        (int(store.db.execute("SELECT id FROM notifications WHERE parcel_id=?", (pid,))
+             .fetchone()[0]), str(store.get(pid)["number"])) for pid in few)]
+    caplog.clear()
+    for i in range(LOG_EACH + 5):
+        add_parcel(store, f"KS-20{i:04d}", kind="order", status="awaiting_shipment",
+                   promised=NOON - timedelta(hours=3))
+    stale_pid = add_parcel(store, "SF1321934960599", status="in_transit")
+    with store.transaction():
+        Notifier(Settings.from_config(config), store, clock=clock(NOON)).record(
+            [change(store, stale_pid, "in_transit", "delivered")])
+    after_sync(config, store, summary(), clock=clock(NOON))
+    said = [r.getMessage() for r in caplog.records if "notification" in r.getMessage()]
+    first = len(few) + 2  # the delivered one took id len(few) + 1
+    assert said == ["notification 3: SF1321934960599 delivered",
+                    f"{LOG_EACH + 5} notifications recorded ({LOG_EACH + 5} overdue), "
+                    f"ids {first} to {first + LOG_EACH + 4}"]
+    assert count(store, "SELECT count(*) FROM notifications") == len(few) + LOG_EACH + 6
+
+
 # -- overdue and stale ----------------------------------------------------------------------
 
 def test_overdue_order_notifies_once_per_promise(config: Config, store: Store,
