@@ -41,14 +41,21 @@ def _filters(*, status: str | None, attention: bool, active_only: bool, stale_da
     return (f" WHERE {' AND '.join(where)}" if where else ""), args
 
 
+#: The columns the parcel table shows (``cli.output``): ``list --all`` of 100,000 parcels
+#: holds every row at once, and all 28 columns took twice the memory.
+TABLE_COLUMNS = ("id, number, carrier, kind, status, pickup_code, label, title, shop,"
+                 " last_event_desc, last_error, last_event_utc, updated_at")
+
+
 def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention: bool = False,
                  include_all: bool = False, limit: int | None = 50, stale_days: float = 7.0,
-                 now: datetime | None = None, count_up_to: int | None = None
-                 ) -> tuple[list[sqlite3.Row], int]:
+                 now: datetime | None = None, count_up_to: int | None = None,
+                 columns: str = "*") -> tuple[list[sqlite3.Row], int]:
     """One page, newest change first, and the number of rows that matched in total.
 
     ``count_up_to``: stop counting past this many (the total is then ``count_up_to + 1``).
     Counting 100,000 active parcels walks their index: 10 ms of a 0.2 s ``list``.
+    ``columns``: ``*``, or :data:`TABLE_COLUMNS` for the table.
     """
     clause, args = _filters(status=status, attention=attention, active_only=not include_all,
                             stale_days=stale_days, now=now or datetime.now(UTC))
@@ -57,7 +64,7 @@ def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention
         counted = f"(SELECT 1 FROM parcels{clause} LIMIT :count_cap)"  # noqa: S608
         args["count_cap"] = count_up_to + 1
     total = db.execute(f"SELECT count(*) FROM {counted}", args).fetchone()[0]  # noqa: S608
-    sql = f"SELECT * FROM parcels{clause} ORDER BY updated_at DESC, id DESC"  # noqa: S608
+    sql = f"SELECT {columns} FROM parcels{clause} ORDER BY updated_at DESC, id DESC"  # noqa: S608
     if limit is not None:
         sql += " LIMIT :limit"
         args["limit"] = limit

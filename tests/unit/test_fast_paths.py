@@ -67,12 +67,38 @@ def test_fast_table_is_byte_identical_to_rich(seed: int, monkeypatch: pytest.Mon
             console = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
                               force_terminal=color, color_system="truecolor" if color else None)
             monkeypatch.setattr(output, "_out", console)
+            # Several prints of a few lines each give the bytes one print gave.
+            monkeypatch.setattr(output, "PRINT_LINES", rng.choice([1, 3, 1000]))
             if fast:
                 output.print_parcel_table(rows, lang=lang)
             else:
                 console.print(output.parcel_table(rows, lang=lang))
             outputs.append(buffer.getvalue())
         assert outputs[0] == outputs[1], (width, color, lang)
+
+
+def test_a_long_table_is_drawn_by_the_fast_path_in_pieces(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """`list --all` of a big store: no Rich table (25 s and 590 MB for 100,000 rows), and
+    a print per PRINT_LINES lines, so output starts at once."""
+    rng = random.Random(7)
+    rows = [_row(rng, i) | {"label": "bench", "title": "", "last_event_desc": "快件已揽收"}
+            for i in range(2500)]
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, highlight=False, soft_wrap=False)
+    prints: list[int] = []
+    real_print = console.print
+    monkeypatch.setattr(console, "print", lambda *a, **k: prints.append(1) or real_print(*a, **k))
+    monkeypatch.setattr(output, "_out", console)
+    monkeypatch.setattr(output, "parcel_table", lambda *a, **k: pytest.fail("slow path"))
+    output.print_parcel_table(rows, lang="zh")
+    assert len(prints) == -(-(len(rows) + 4) // output.PRINT_LINES)
+    lines = buffer.getvalue().splitlines()
+    from rich.cells import cell_len
+
+    assert len(lines) == len(rows) + 4
+    assert len({cell_len(line) for line in lines}) == 1  # one width: the table's
+    assert all(row["number"] in line for row, line in zip(rows, lines[3:-1], strict=True))
 
 
 def test_stream_all_json_is_byte_identical_to_json_dumps(tmp_path: Path) -> None:

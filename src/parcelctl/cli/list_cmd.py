@@ -60,7 +60,8 @@ def main(
         rows, total = views.list_parcels(store.db, status=status, attention=attention,
                                          include_all=all_, limit=None if all_ else limit,
                                          stale_days=stale_days,
-                                         count_up_to=None if all_ else limit + MORE_UP_TO)
+                                         count_up_to=None if all_ else limit + MORE_UP_TO,
+                                         columns="*" if json_out else views.TABLE_COLUMNS)
         if json_out:
             print_json(list(views.iter_json(store.db, rows, lang)))
             return

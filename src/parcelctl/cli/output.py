@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -153,10 +154,11 @@ class _Column:
 
 
 def _parcel_layout(rows: list[Any], lang: str, width: int | None
-                   ) -> tuple[list[_Column], list[list[Text]]]:
+                   ) -> tuple[list[_Column], list[list[tuple[str, str]]]]:
     """Column widths and cells of the parcel list. Widths are computed here, not left to Rich:
     carrier, number, status and age never shrink; item and last-event text share what is
-    left (item goes first)."""
+    left (item goes first). Cells are (text, style): a ``Text`` each costs more than the
+    rest of the row when ``list --all`` draws 100,000 of them."""
     from rich.cells import cell_len
 
     from ..views import status_label
@@ -181,17 +183,17 @@ def _parcel_layout(rows: list[Any], lang: str, width: int | None
         columns.append(_Column("Item", item_width))
     columns += [_Column("Status", fixed["Status"]), _Column("Last event", event_width),
                 _Column("Age", fixed["Age"], "right")]
-    cells: list[list[Text]] = []
+    cells: list[list[tuple[str, str]]] = []
     for row, carrier, label, when in zip(rows, carriers, labels, ages, strict=True):
         status = str(row["status"])
         item = row["label"] or row["title"] or row["shop"] or ""
         event = row["last_event_desc"] or ""
         if row["last_error"]:
             event = f"⚠ {row['last_error']}"
-        line = [Text(carrier), Text(str(row["number"]))]
+        line = [(carrier, ""), (str(row["number"]), "")]
         if show_item:
-            line.append(Text(clip(item, 60)))
-        line += [status_text(status, label), Text(clip(event, 200)), Text(when)]
+            line.append((clip(item, 60), ""))
+        line += [(label, STATUS_STYLE.get(status, "")), (clip(event, 200), ""), (when, "")]
         cells.append(line)
     return columns, cells
 
@@ -210,52 +212,110 @@ def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
                          overflow="ellipsis", justify=column.justify)
     for row, line in zip(rows, cells, strict=True):
         style = "reverse" if highlight and int(row["id"]) in highlight else ""
-        table.add_row(*line, style=style)
+        table.add_row(*(Text(text, style=cell_style) for text, cell_style in line),
+                      style=style)
     return table
 
 
 def print_parcel_table(rows: list[Any], *, lang: str) -> None:
     """``console().print(parcel_table(rows, lang=lang))``, drawn without Rich's table engine.
 
-    Laying out a 50-row Rich table costs more than the rest of ``parcelctl list``; this
-    draws the same characters (same box, padding, truncation and justification, each cell
-    still cut by Rich's own ``Text.wrap``) line by line. Anything unusual — a table wider
-    than the terminal, a cell that would need two lines — goes to the Rich table instead.
+    Laying out a 50-row Rich table costs more than the rest of ``parcelctl list``, and
+    100,000 rows (``list --all``) took 25 s and 590 MB; this draws the same characters
+    (same box, padding, truncation and justification, each cell cut as Rich's ``Text.wrap``
+    cuts it) line by line, a thousand lines per print. Anything unusual — a table wider
+    than the terminal, a cell with a tab or a line break — goes to the Rich table instead.
     """
+    from itertools import islice
+
     out = console()
     columns, cells = _parcel_layout(rows, lang, None)
-    table_width = sum(c.width for c in columns) + 2 * len(columns)
-    lines = _fast_lines(out, columns, cells) if table_width <= out.width else None
-    if lines is None:
+    header = _header_line(out, columns)
+    if header is None or not _plain_cells(out, columns, cells):
         out.print(parcel_table(rows, lang=lang))
         return
-    out.print(_Lines(lines))
+    lines = _fast_lines(columns, cells, header)
+    # No cropping: every line is exactly the table's width, which fits (checked above), and
+    # Rich's crop pass was a tenth of `list --all`.
+    while chunk := list(islice(lines, PRINT_LINES)):
+        out.print(_Lines(chunk), crop=False)
 
 
-def _fast_lines(out: Console, columns: list[_Column], cells: list[list[Text]]
-                ) -> list[Text] | None:
-    """The lines of the ``box.SIMPLE_HEAD`` table, ``pad_edge=False``, collapsed padding."""
+#: Lines per ``Console.print`` of the parcel list (see :func:`print_parcel_table`).
+PRINT_LINES = 1000
+
+
+def _plain_cells(out: Console, columns: list[_Column], cells: list[list[tuple[str, str]]]
+                 ) -> bool:
+    """The table fits the console and every cell is one line that :func:`_cut` can cut."""
+    if sum(c.width for c in columns) + 2 * len(columns) > out.width:
+        return False
+    return not any("\n" in text or "\t" in text for line in cells for text, _ in line)
+
+
+def _fast_lines(columns: list[_Column], cells: list[list[tuple[str, str]]], header: Text
+                ) -> Iterator[Text]:
+    """The lines of the ``box.SIMPLE_HEAD`` table, ``pad_edge=False``, collapsed padding:
+    each row one ``Text``, its cells cut by :func:`_cut` (Rich's own cutting, as plain
+    text), with a span for each styled cell. Cells checked by :func:`_plain_cells`."""
+    from functools import lru_cache
+
+    from rich.control import strip_control_codes  # what Text() does to every cell's text
+    from rich.text import Span
+
+    # Carriers, statuses and ages repeat from row to row: each is measured once.
+    cut_cell = lru_cache(maxsize=4096)(_cut)
     table_width = sum(c.width for c in columns) + 2 * len(columns)
-    header = [Text(c.header, style="bold") for c in columns]
-    lines = [Text(" " * table_width)]
-    for index, line in enumerate([header, *cells]):
-        # The header style covers a cell's padding too, as in Rich's table.
-        pad = Text(" ", style="bold" if index == 0 else "")
-        parts: list[Text | str] = [" "]  # the (blank) left edge
-        for number, (column, cell) in enumerate(zip(columns, line, strict=True)):
-            wrapped = cell.wrap(out, column.width, justify=column.justify,
-                                overflow="ellipsis", no_wrap=True)
-            if len(wrapped) != 1:
-                return None
-            parts.append(wrapped[0])
-            if number < len(columns) - 1:
-                parts += [pad, " "]  # the cell's right padding, the blank divider
-        parts.append(" ")  # the right edge
-        lines.append(Text.assemble(*parts))
-        if index == 0:
-            lines.append(Text(" " + "─" * (table_width - 2) + " "))
-    lines.append(Text(" " * table_width))
-    return lines
+    last = len(columns) - 1
+    yield Text(" " * table_width)
+    yield header
+    yield Text(" " + "─" * (table_width - 2) + " ")
+    for line in cells:
+        plain = [" "]  # the (blank) left edge
+        spans = []
+        offset = 1
+        for number, (column, (text, style)) in enumerate(zip(columns, line, strict=True)):
+            # Only control characters change, and none of them is printable.
+            clean = text if text.isprintable() else strip_control_codes(text)
+            cut = cut_cell(clean, column.width, column.justify == "right")
+            if style:
+                spans.append(Span(offset, offset + len(cut), style))
+            # The cell's right padding and the blank divider; the right edge after the last.
+            plain += [cut, "  " if number < last else " "]
+            offset += len(cut) + 2
+        yield Text("".join(plain), spans=spans)
+    yield Text(" " * table_width)
+
+
+def _header_line(out: Console, columns: list[_Column]) -> Text | None:
+    """The header row, cut by Rich itself (the bold covers the padding too, as in Rich)."""
+    pad = Text(" ", style="bold")
+    parts: list[Text | str] = [" "]
+    for number, column in enumerate(columns):
+        wrapped = Text(column.header, style="bold").wrap(
+            out, column.width, justify=column.justify, overflow="ellipsis", no_wrap=True)
+        if len(wrapped) != 1:
+            return None
+        parts.append(wrapped[0])
+        if number < len(columns) - 1:
+            parts += [pad, " "]
+    parts.append(" ")
+    return Text.assemble(*parts)
+
+
+def _cut(text: str, width: int, right: bool) -> str:
+    """``Text(text).wrap(console, width, justify=..., overflow="ellipsis", no_wrap=True)``
+    as plain text, for a cell of one line without tabs: what Rich's ``Lines.justify`` and
+    ``Text.truncate`` do, with Rich's own cell functions, without building Texts."""
+    from rich.cells import cell_len, set_cell_size
+
+    if right:
+        text = text.rstrip()
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
 
 
 class _Lines:
