@@ -101,6 +101,32 @@ def test_a_long_table_is_drawn_by_the_fast_path_in_pieces(monkeypatch: pytest.Mo
     assert all(row["number"] in line for row, line in zip(rows, lines[3:-1], strict=True))
 
 
+@pytest.mark.parametrize("color", [False, True])
+def test_info_lines_prints_what_info_printed_line_by_line(color: bool,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    rng = random.Random(11)
+    lines = [(rng.choice(TEXTS) * rng.randint(0, 3), rng.choice(["", "bold", "red", "dim"]))
+             for _ in range(200)] + [("", ""), ("  last", "bold")]
+    outputs = []
+    for batched in (False, True):
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=40, highlight=False, force_terminal=color,
+                          color_system="truecolor" if color else None)
+        monkeypatch.setattr(output, "_out", console)
+        if batched:
+            output.info_lines(lines)
+        else:
+            for text, style in lines:
+                output.info(text, style=style)
+        outputs.append(buffer.getvalue())
+    assert outputs[0] == outputs[1]
+    buffer = io.StringIO()
+    monkeypatch.setattr(output, "_out", Console(file=buffer))
+    output.info_lines([])
+    assert buffer.getvalue() == ""
+
+
 def test_stream_all_json_is_byte_identical_to_json_dumps(tmp_path: Path) -> None:
     from parcelctl.models import Status, TrackingEvent, TrackResult
 

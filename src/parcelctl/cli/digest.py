@@ -161,7 +161,7 @@ def main(
     from ..models import utcnow
     from ..store import iso
     from .common import language, load_config, open_store, store_exists
-    from .output import error, info, is_terminal, print_json
+    from .output import error, info, info_lines, is_terminal, print_json
 
     try:
         window = parse_duration(since)
@@ -183,8 +183,8 @@ def main(
         if json_out:
             print_json(digest)
         else:
-            for line in lines:
-                info(line, style="bold" if not line.startswith(" ") else "")
+            info_lines([(line, "bold" if not line.startswith(" ") else "")
+                        for line in lines])
         return
     from ..notify import Message, Settings, send_one
 
