@@ -234,7 +234,7 @@ class Notifier:
             times |= self._times({c.parcel_id for c in wanted
                                   if c.parcel_id in first_seen and c.parcel_id not in times})
             news = [c for c in wanted if c.parcel_id not in times
-                    or not _is_backlog(times[c.parcel_id], cutoff)]
+                    or not is_backlog(times[c.parcel_id], cutoff)]
             old_news, wanted = len(wanted) - len(news), news
         rows = self._rows({c.parcel_id for c in wanted})  # one query, not one per change
         with self._batch():
@@ -258,7 +258,7 @@ class Notifier:
             f"SELECT {select} FROM parcels WHERE id IN ({{}})", ids)}  # noqa: S608
 
     def _times(self, ids: set[int]) -> dict[int, str]:
-        """id -> when a newly imported parcel last changed (see :func:`_is_backlog`)."""
+        """id -> when a newly imported parcel last changed (see :func:`is_backlog`)."""
         return {pid: str(row[1] or "") for pid, row in self._rows(
             ids, "coalesce(last_event_utc, updated_at)").items()}
 
@@ -445,18 +445,21 @@ class Recorder:
     """A ``Syncer`` hook that records notifications inside each unit's transaction.
 
     ``ok`` stays True while every call succeeded: then :func:`after_sync` need not record
-    the run's changes a second time.
+    the run's changes a second time. Parcels an account import created earlier in the run
+    stay "first seen" for the units after it: the first tracking answer for a shop's
+    imported waybill, delivered a week ago, is its history too, not news.
     """
 
     def __init__(self, config: Config, store: Store, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.notifier = Notifier(Settings.from_config(config), store, clock=clock)
         self.ok = True
+        self.created: set[int] = set()  # parcels this run created
 
     def __call__(self, changes: list[Change]) -> None:
+        self.created |= {c.parcel_id for c in changes if not c.old_status}
         try:
-            self.notifier.record(changes, first_seen={c.parcel_id for c in changes
-                                                      if not c.old_status})
+            self.notifier.record(changes, first_seen=self.created)
         except Exception:  # a notification problem must never cost the sync its data
             self.ok = False
             log.exception("recording notifications failed")
@@ -481,7 +484,7 @@ def _log_recorded(recorded: list[tuple[int, str, str]]) -> None:
              min(ids), max(ids))
 
 
-def _is_backlog(when: str, cutoff: str) -> bool:
+def is_backlog(when: str, cutoff: str) -> bool:
     # ``when``: the last scan, or without one (an imported order: platforms without
     # traces) the platform's own time of the order's last change, which the store gives a
     # new parcel. Both are UTC ISO-8601 text of one format: they compare like the instants.

@@ -739,3 +739,58 @@ def test_digest_names_conditions_as_notifications_do(lang: str, column: int) -> 
     assert lines[1].split() == ["YT100", stuck]
     assert lines[3].split() == [overdue, "Noverdue"]
     assert lines[4].split() == [stuck, "Nstuck"]
+
+
+# -- what sync prints -----------------------------------------------------------------------
+
+def test_sync_lists_news_and_counts_a_first_imports_history_in_one_line(store: Store) -> None:
+    """A shop's first import brings thousands of old deliveries: `sync --quiet` (cron) must
+    not mail them one line each. News, and changes to parcels known before, are listed."""
+    from parcelctl.cli.sync_report import attention_lines
+
+    old, recent = iso(NOON - timedelta(days=9)), iso(NOON - timedelta(hours=2))
+    changes = [Change(101, "YT1", "yuantong", "", "delivered", 0, changed_at=old),
+               Change(102, "YT2", "yuantong", "", "delivered", 0, changed_at=old),
+               Change(103, "YT3", "yuantong", "", "delivered", 0, changed_at=recent),
+               Change(104, "YT4", "yuantong", "", "delivered", 0, changed_at=None),
+               Change(105, "YT5", "yuantong", "in_transit", "delivered", 1, changed_at=old)]
+    # Imported, then tracked in the same run: the tracking change has no time of its own;
+    # the parcel's newest scan as stored says whether it is news.
+    for number, scan in (("YT6", NOON - timedelta(days=3)), ("YT7", NOON - timedelta(hours=1))):
+        pid = add_parcel(store, number, status="delivered", last_event=scan)
+        changes += [Change(pid, number, "yuantong", "", "info_received", 0, changed_at=old),
+                    Change(pid, number, "yuantong", "info_received", "delivered", 3)]
+    lines = attention_lines(store, summary(*changes), backlog=timedelta(hours=24), now=NOON)
+    assert lines == [
+        "3 newly imported parcels changed more than 24 h ago: history, not listed "
+        "(parcelctl list --all shows them)",
+        "YT3: 已签收 (delivered)", "YT4: 已签收 (delivered)", "YT5: 已签收 (delivered)",
+        "YT7: 已签收 (delivered)"]
+    # notify.backlog_hours = 0: every change is news, as for notifications.
+    assert len(attention_lines(store, summary(*changes), backlog=timedelta(0), now=NOON)) == 7
+
+
+def test_a_shops_waybill_tracked_in_the_run_that_imported_it_is_history_when_old(
+        config: Config, store: Store, tmp_path: Path) -> None:
+    """The first tracking answer for a freshly imported waybill comes from another unit of
+    the same run: a delivery three days old is not news, one an hour old is."""
+    from parcelctl.notify import Recorder
+
+    out = command_log(config, tmp_path)
+    hook = Recorder(config, store, clock=clock(NOON))
+    old_pid = add_parcel(store, "YT8800000000001", status="info_received",
+                         last_event=NOON - timedelta(days=3))
+    new_pid = add_parcel(store, "YT8800000000002", status="info_received",
+                         last_event=NOON - timedelta(days=3))
+    imported = [Change(pid, str(store.get(pid)["number"]), "yuantong", "", "info_received", 0,
+                       changed_at=iso(NOON - timedelta(days=3))) for pid in (old_pid, new_pid)]
+    with store.transaction():
+        hook(imported)  # the account unit
+    with store.transaction():  # the tracking unit: answers stored, then the hook
+        store.db.execute("UPDATE parcels SET last_event_utc=? WHERE id=?",
+                         (iso(NOON - timedelta(hours=1)), new_pid))
+        hook([change(store, pid, "info_received", "delivered") for pid in (old_pid, new_pid)])
+    after_sync(config, store, summary(), clock=clock(NOON), recorded=True,
+               old_news=hook.notifier.old_news)
+    assert [p["number"] for p in lines(out)] == ["YT8800000000002"]
+    assert hook.notifier.old_news == 1

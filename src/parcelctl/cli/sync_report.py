@@ -3,8 +3,10 @@ lines that need attention, so that cron mails only when something matters."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from ..config import Config
-from ..store import Store
+from ..store import Change, Store
 from ..sync import SyncSummary
 
 
@@ -18,7 +20,9 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
     for unit in summary.units:
         if not unit.ok:
             error(unit.error or f"{unit.name} failed")
-    lines = attention_lines(store, summary)
+    from ..notify import Settings
+
+    lines = attention_lines(store, summary, backlog=Settings.from_config(config).backlog)
     if quiet:
         for line in lines:
             info(line)
@@ -37,14 +41,47 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
         info(line)
 
 
-def attention_lines(store: Store, summary: SyncSummary) -> list[str]:
-    """One line per change that needs a human: pickups, deliveries, exceptions, errors."""
+def _history(store: Store, summary: SyncSummary, wanted: list[Change], backlog: timedelta,
+             now: datetime | None) -> set[int]:
+    """``id()`` of the changes in ``wanted`` that are history (see :func:`attention_lines`).
+    A parcel's time is when the import says it changed, or else its newest scan as stored
+    (the first tracking answer of an imported waybill carries no time of its own)."""
+    from ..models import utcnow
+    from ..notify import is_backlog
+    from ..store import iso
+
+    cutoff = iso((now or utcnow()) - backlog)
+    created = {c.parcel_id for c in summary.changes if not c.old_status}
+    times = {c.parcel_id: c.changed_at for c in wanted
+             if c.parcel_id in created and not c.old_status and c.changed_at}
+    unknown = {c.parcel_id for c in wanted if c.parcel_id in created} - set(times)
+    times |= {int(row[0]): str(row[1] or "") for row in store.select_in(
+        "SELECT id, coalesce(last_event_utc, updated_at) FROM parcels WHERE id IN ({})",
+        unknown)}
+    return {id(c) for c in wanted if c.parcel_id in times and is_backlog(times[c.parcel_id],
+                                                                          cutoff)}
+
+
+def attention_lines(store: Store, summary: SyncSummary, *, backlog: timedelta | None = None,
+                    now: datetime | None = None) -> list[str]:
+    """One line per change that needs a human: pickups, deliveries, exceptions, errors.
+
+    A change of a parcel this run created (an import, and the first tracking answer after
+    it) older than ``backlog`` is the shop's history, not news, by the rule and the setting
+    that keep it out of notifications (``notify.backlog_hours``): those are counted in one
+    line. A shop's first import listed 7,648 old deliveries one line each, and ``sync
+    --quiet`` mailed them from cron.
+    """
     from ..views import status_label
 
-    lines: list[str] = []
     notable = {"out_for_delivery", "ready_for_pickup", "delivered", "exception", "returned"}
-    for change in summary.changes:
-        if not change.status_changed or change.new_status not in notable:
+    wanted = [c for c in summary.changes if c.status_changed and c.new_status in notable]
+    old = _history(store, summary, wanted, backlog, now) if backlog else set()
+    lines: list[str] = []
+    history = 0
+    for change in wanted:
+        if id(change) in old:
+            history += 1
             continue
         text = f"{change.number}: {status_label(change.new_status)} ({change.new_status})"
         if change.new_status == "ready_for_pickup" and change.pickup_code:
@@ -55,6 +92,10 @@ def attention_lines(store: Store, summary: SyncSummary) -> list[str]:
     for unit in summary.units:
         for number, message in unit.item_errors.items():
             lines.append(f"{number}: {' '.join(message.split())}")
+    if history:
+        hours = backlog.total_seconds() / 3600 if backlog else 0
+        lines.insert(0, f"{history:,} newly imported parcels changed more than {hours:g} h "
+                        "ago: history, not listed (parcelctl list --all shows them)")
     return lines
 
 
