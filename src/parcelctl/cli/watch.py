@@ -47,10 +47,36 @@ class Seen:
     description: str
 
 
-def snapshot(db: sqlite3.Connection) -> dict[int, Seen]:
+_SEEN = "SELECT id, number, status, updated_at, pickup_code, last_event_desc FROM parcels"
+#: A writer stamps ``updated_at`` when it writes and commits later: an import keeps its
+#: transaction open up to 15 s (sync._StreamedImport). Rows stamped this long before the
+#: last look are read again, so none committed late is missed.
+LOOK_BACK = timedelta(minutes=5)
+
+
+def snapshot(db: sqlite3.Connection, where: str = "", args: tuple[Any, ...] = ()
+             ) -> dict[int, Seen]:
     return {int(r[0]): Seen(str(r[1]), str(r[2]), str(r[3]), r[4], str(r[5] or ""))
-            for r in db.execute("SELECT id, number, status, updated_at, pickup_code,"
-                                " last_event_desc FROM parcels")}
+            for r in db.execute(_SEEN + where, args)}
+
+
+def look_again(db: sqlite3.Connection, before: dict[int, Seen], last_look: datetime
+               ) -> tuple[dict[int, Seen], dict[int, Seen]]:
+    """(everything now, the rows read): only rows changed since ``last_look`` (less
+    :data:`LOOK_BACK`) or newer than any seen. Every change of a status, scan or pickup
+    code stamps ``updated_at``; an import gives a new parcel the platform's time instead,
+    so new rows are found by id. If rows were removed (``rm``, ``unlink --purge``),
+    everything is read again. Reading all 100,000 parcels of a big store every round took
+    0.8-1.4 s of CPU (measured with the benchmark's store)."""
+    from ..store import iso
+
+    fresh = snapshot(db, " WHERE updated_at >= ?", (iso(last_look - LOOK_BACK),))
+    fresh |= snapshot(db, " WHERE id > ?", (max(before, default=0),))
+    after = before | fresh
+    if db.execute("SELECT count(*) FROM parcels").fetchone()[0] != len(after):
+        after = snapshot(db)
+        return after, after
+    return after, fresh
 
 
 def diff(before: dict[int, Seen], after: dict[int, Seen]
@@ -212,6 +238,7 @@ def main(
     failures = 0
     outcome = Outcome()
     with open_store(config) as store:
+        last_look = utcnow()
         before = snapshot(store.db)
 
         def look() -> None:
@@ -233,9 +260,10 @@ def main(
                 outcome = refresh_round(config, store, account_minutes=float(account_minutes),
                                         clock=utcnow)
                 view.busy = False
-                after = snapshot(store.db)
-                changes, touched = diff(before, after)
-                before = after
+                now = utcnow()
+                after, fresh = look_again(store.db, before, last_look)
+                changes, touched = diff(before, fresh)
+                before, last_look = after, now
                 seen_at = time.monotonic()
                 view.highlight = {pid: at for pid, at in view.highlight.items()
                                   if seen_at - at < HIGHLIGHT_SECONDS}
