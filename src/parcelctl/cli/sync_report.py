@@ -43,23 +43,19 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
 
 def _history(store: Store, summary: SyncSummary, wanted: list[Change], backlog: timedelta,
              now: datetime | None) -> set[int]:
-    """``id()`` of the changes in ``wanted`` that are history (see :func:`attention_lines`).
-    A parcel's time is when the import says it changed, or else its newest scan as stored
-    (the first tracking answer of an imported waybill carries no time of its own)."""
+    """Ids of the parcels in ``wanted`` this run created whose newest change is older than
+    ``backlog``: the newest scan as stored, or the platform's time of the order's last
+    change, which the store gives a parcel it imports (see ``notify.is_backlog``)."""
     from ..models import utcnow
     from ..notify import is_backlog
     from ..store import iso
 
     cutoff = iso((now or utcnow()) - backlog)
     created = {c.parcel_id for c in summary.changes if not c.old_status}
-    times = {c.parcel_id: c.changed_at for c in wanted
-             if c.parcel_id in created and not c.old_status and c.changed_at}
-    unknown = {c.parcel_id for c in wanted if c.parcel_id in created} - set(times)
-    times |= {int(row[0]): str(row[1] or "") for row in store.select_in(
+    return {int(row[0]) for row in store.select_in(
         "SELECT id, coalesce(last_event_utc, updated_at) FROM parcels WHERE id IN ({})",
-        unknown)}
-    return {id(c) for c in wanted if c.parcel_id in times and is_backlog(times[c.parcel_id],
-                                                                          cutoff)}
+        {c.parcel_id for c in wanted if c.parcel_id in created})
+        if is_backlog(str(row[1] or ""), cutoff)}
 
 
 def attention_lines(store: Store, summary: SyncSummary, *, backlog: timedelta | None = None,
@@ -76,12 +72,10 @@ def attention_lines(store: Store, summary: SyncSummary, *, backlog: timedelta | 
 
     notable = {"out_for_delivery", "ready_for_pickup", "delivered", "exception", "returned"}
     wanted = [c for c in summary.changes if c.status_changed and c.new_status in notable]
-    old = _history(store, summary, wanted, backlog, now) if backlog else set()
+    history = _history(store, summary, wanted, backlog, now) if backlog else set()
     lines: list[str] = []
-    history = 0
     for change in wanted:
-        if id(change) in old:
-            history += 1
+        if change.parcel_id in history:
             continue
         text = f"{change.number}: {status_label(change.new_status)} ({change.new_status})"
         if change.new_status == "ready_for_pickup" and change.pickup_code:
@@ -94,8 +88,9 @@ def attention_lines(store: Store, summary: SyncSummary, *, backlog: timedelta | 
             lines.append(f"{number}: {' '.join(message.split())}")
     if history:
         hours = backlog.total_seconds() / 3600 if backlog else 0
-        lines.insert(0, f"{history:,} newly imported parcels changed more than {hours:g} h "
-                        "ago: history, not listed (parcelctl list --all shows them)")
+        lines.insert(0, f"{len(history):,} newly imported parcels changed more than "
+                        f"{hours:g} h ago: history, not listed (parcelctl list --all shows "
+                        "them)")
     return lines
 
 
