@@ -794,3 +794,33 @@ def test_a_shops_waybill_tracked_in_the_run_that_imported_it_is_history_when_old
                old_news=hook.notifier.old_news)
     assert [p["number"] for p in lines(out)] == ["YT8800000000002"]
     assert hook.notifier.old_news == 1
+
+
+def test_the_digest_counts_a_first_imports_history_in_one_line(store: Store) -> None:
+    """The day after a shop was linked, `digest` listed every change of every order: old
+    ones are history by the rule of notifications and of sync's lines."""
+    from parcelctl.cli.digest import changes_since, render_lines
+
+    old = add_parcel(store, "YT3100000000001", status="delivered",
+                     last_event=NOON - timedelta(days=9))
+    fresh = add_parcel(store, "YT3100000000002", status="delivered",
+                       last_event=NOON - timedelta(hours=2))
+    known = add_parcel(store, "YT3100000000003", status="delivered",
+                       last_event=NOON - timedelta(days=9))
+    with store.transaction():
+        store.db.execute("INSERT INTO sync_runs (started_at, summary) VALUES (?, ?)", (
+            iso(NOON), json.dumps(summary(
+                Change(old, "YT3100000000001", "yuantong", "", "info_received", 0),
+                Change(old, "YT3100000000001", "yuantong", "info_received", "delivered", 2),
+                Change(fresh, "YT3100000000002", "yuantong", "", "delivered", 0),
+                Change(known, "YT3100000000003", "yuantong", "in_transit", "delivered", 1),
+            ).to_json())))
+    found, history = changes_since(store.db, NOON - timedelta(days=1), timedelta(hours=24))
+    assert history == 2  # both changes of the parcel imported with a nine-day-old scan
+    assert [(c["number"], c["old_status"], c["status"]) for c in found] == [
+        ("YT3100000000002", None, "delivered"), ("YT3100000000003", "in_transit", "delivered")]
+    lines = render_lines({"changes": found, "history": history, "attention": []}, "en")
+    assert lines[:2] == ["Changes (2)",
+                         "  2 changes of newly imported parcels are history, not listed"]
+    everything, none = changes_since(store.db, NOON - timedelta(days=1), None)
+    assert (len(everything), none) == (4, 0)

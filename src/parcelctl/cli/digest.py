@@ -36,25 +36,41 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def changes_since(db: sqlite3.Connection, since: datetime) -> list[dict[str, Any]]:
-    """Status changes and overdue/stale conditions since ``since``, oldest first."""
+def changes_since(db: sqlite3.Connection, since: datetime,
+                  backlog: timedelta | None = None) -> tuple[list[dict[str, Any]], int]:
+    """(status changes and overdue/stale conditions since ``since``, oldest first; how many
+    changes were a shop's history).
+
+    History, by the rule of notifications and of ``sync``'s lines: a change of a parcel a
+    run created (an import, and the first tracking answer in the same run) whose newest
+    change, as stored, was older than ``backlog`` when the run started. The day after a
+    shop was linked, the digest listed all 3,000 changes of its 2,000 orders.
+    """
     from ..store import iso
 
     found: list[dict[str, Any]] = []
+    history = 0
     for run in db.execute("SELECT started_at, summary FROM sync_runs WHERE started_at >= ?"
                           " AND summary IS NOT NULL ORDER BY id", (iso(since),)):
         try:
             summary = json.loads(run["summary"])
         except ValueError:
             continue
-        for change in summary.get("changes") or []:
-            if isinstance(change, dict) and change.get("old_status") != change.get("status"):
-                found.append({"time": run["started_at"], "kind": "status_change",
-                              "number": change.get("tracking_number"),
-                              "carrier": change.get("carrier") or None,
-                              "old_status": change.get("old_status") or None,
-                              "status": change.get("status"),
-                              "pickup_code": change.get("pickup_code")})
+        changes = [c for c in summary.get("changes") or [] if isinstance(c, dict)]
+        created = {c.get("tracking_number") for c in changes if not c.get("old_status")}
+        cutoff = _started_before(run["started_at"], backlog)
+        for change in changes:
+            if change.get("old_status") == change.get("status"):
+                continue
+            number = change.get("tracking_number")
+            if cutoff and number in created and _older(db, number, cutoff):
+                history += 1
+                continue
+            found.append({"time": run["started_at"], "kind": "status_change",
+                          "number": number, "carrier": change.get("carrier") or None,
+                          "old_status": change.get("old_status") or None,
+                          "status": change.get("status"),
+                          "pickup_code": change.get("pickup_code")})
     for note in db.execute(
             "SELECT n.kind, n.created_at, p.number, p.carrier, p.status, p.pickup_code"
             " FROM notifications n JOIN parcels p ON p.id = n.parcel_id"
@@ -67,7 +83,27 @@ def changes_since(db: sqlite3.Connection, since: datetime) -> list[dict[str, Any
                          " ORDER BY id LIMIT 1", (item["number"],)).fetchone()
         item["title"] = (row["label"] or row["title"] or row["shop"]) if row else ""
     found.sort(key=lambda item: str(item["time"]))
-    return found
+    return found, history
+
+
+def _started_before(started_at: Any, backlog: timedelta | None) -> str | None:
+    """``started_at`` less ``backlog``, as stored text (UTC ISO); None: no history rule."""
+    from ..store import iso
+
+    if not backlog:
+        return None
+    try:
+        return iso(datetime.fromisoformat(str(started_at)) - backlog)
+    except ValueError:
+        return None
+
+
+def _older(db: sqlite3.Connection, number: Any, cutoff: str) -> bool:
+    from ..notify import is_backlog
+
+    row = db.execute("SELECT coalesce(last_event_utc, updated_at) FROM parcels WHERE number = ?"
+                     " ORDER BY id LIMIT 1", (number,)).fetchone()
+    return row is not None and is_backlog(str(row[0] or ""), cutoff)
 
 
 def attention_items(db: sqlite3.Connection, now: datetime, stale_days: float
@@ -120,6 +156,10 @@ def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
 
     zh = lang == "zh"
     lines = [f"{'变化' if zh else 'Changes'} ({len(digest['changes'])})"]
+    if digest.get("history"):
+        what = ("个新导入包裹的旧变化是历史，未列出" if zh
+                else "changes of newly imported parcels are history, not listed")
+        lines.append(f"  {digest['history']} {what}")
     for change in digest["changes"]:
         if change["kind"] == "status_change":
             old = status_label(change["old_status"], lang) if change["old_status"] else "new"
@@ -171,12 +211,15 @@ def main(
     lang = language(config)
     now = utcnow()
     start = now - min(window, timedelta(days=3660))
+    from ..notify import Settings
+
     digest: dict[str, Any] = {"type": "digest", "since": iso(start), "until": iso(now),
-                              "changes": [], "attention": []}
+                              "changes": [], "history": 0, "attention": []}
     if store_exists(config):
         with open_store(config) as store:
             stale_days = float(config.get("polling.stale_days") or 7)
-            digest["changes"] = changes_since(store.db, start)
+            digest["changes"], digest["history"] = changes_since(
+                store.db, start, Settings.from_config(config).backlog)
             digest["attention"] = attention_items(store.db, now, stale_days)
     lines = render_lines(digest, lang)
     if not send:
