@@ -219,8 +219,7 @@ class Notifier:
         ``first_seen``: parcels that appeared in this run (first import of a shop). Their
         changes older than ``notify.backlog_hours`` are history, not news: not notified.
         """
-        created: list[int] = []
-        logged: list[tuple[int, str, str]] = []
+        created: list[tuple[int, str, str]] = []  # (notification id, number, kind)
         old_news = 0
         wanted = [c for c in changes
                   if c.status_changed and c.new_status in self.settings.on]
@@ -231,8 +230,9 @@ class Notifier:
             # An import says when each parcel it created last changed; others are read.
             times = {c.parcel_id: c.changed_at for c in wanted
                      if c.parcel_id in first_seen and c.changed_at is not None}
-            times |= self._times({c.parcel_id for c in wanted
-                                  if c.parcel_id in first_seen and c.parcel_id not in times})
+            times |= self.store.change_times({c.parcel_id for c in wanted
+                                              if c.parcel_id in first_seen
+                                              and c.parcel_id not in times})
             news = [c for c in wanted if c.parcel_id not in times
                     or not is_backlog(times[c.parcel_id], cutoff)]
             old_news, wanted = len(wanted) - len(news), news
@@ -245,11 +245,9 @@ class Notifier:
                 key = f"{change.new_status}@{row['last_event_utc'] or ''}"
                 nid = self._insert(row, change.new_status, key, change.old_status)
                 if nid is not None:
-                    created.append(nid)
-                    logged.append((nid, str(row["number"]), change.new_status))
+                    created.append((nid, str(row["number"]), change.new_status))
         self.old_news += old_news
-        _log_recorded(logged)
-        return created
+        return _log_recorded(created)
 
     def _rows(self, ids: set[int], columns: str = "*") -> dict[int, sqlite3.Row]:
         """id -> row (id is the first column either way)."""
@@ -257,16 +255,10 @@ class Notifier:
         return {int(row[0]): row for row in self.store.select_in(
             f"SELECT {select} FROM parcels WHERE id IN ({{}})", ids)}  # noqa: S608
 
-    def _times(self, ids: set[int]) -> dict[int, str]:
-        """id -> when a newly imported parcel last changed (see :func:`is_backlog`)."""
-        return {pid: str(row[1] or "") for pid, row in self._rows(
-            ids, "coalesce(last_event_utc, updated_at)").items()}
-
     def record_conditions(self) -> list[int]:
         """Overdue orders and stale parcels, once per occurrence."""
         now = self.clock()
-        created: list[int] = []
-        logged: list[tuple[int, str, str]] = []
+        created: list[tuple[int, str, str]] = []  # (notification id, number, kind)
         queries: list[tuple[str, str, Any]] = []
         if "overdue" in self.settings.on:
             queries.append(("overdue", "SELECT * FROM parcels WHERE kind='order' AND archived=0"
@@ -282,10 +274,8 @@ class Notifier:
                               else row["last_event_utc"])
                     nid = self._insert(row, kind, f"{kind}@{marker}", str(row["status"]))
                     if nid is not None:
-                        created.append(nid)
-                        logged.append((nid, str(row["number"]), kind))
-        _log_recorded(logged)
-        return created
+                        created.append((nid, str(row["number"]), kind))
+        return _log_recorded(created)
 
     def _batch(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One transaction for a run's notifications, or the caller's own one. A shop's first
@@ -471,17 +461,18 @@ class Recorder:
 LOG_EACH = 20
 
 
-def _log_recorded(recorded: list[tuple[int, str, str]]) -> None:
-    """(notification id, number, kind) of what one call recorded, to the log."""
+def _log_recorded(recorded: list[tuple[int, str, str]]) -> list[int]:
+    """(notification id, number, kind) of what one call recorded, to the log; the ids."""
+    ids = [nid for nid, _, _ in recorded]
     if len(recorded) <= LOG_EACH:
         for nid, number, kind in recorded:
             log.info("notification %d: %s %s", nid, number, kind)
-        return
-    kinds = Counter(kind for _, _, kind in recorded)
-    ids = [nid for nid, _, _ in recorded]
-    log.info("%d notifications recorded (%s), ids %d to %d", len(recorded),
-             ", ".join(f"{count} {kind}" for kind, count in kinds.most_common()),
-             min(ids), max(ids))
+    else:
+        kinds = Counter(kind for _, _, kind in recorded)
+        log.info("%d notifications recorded (%s), ids %d to %d", len(recorded),
+                 ", ".join(f"{count} {kind}" for kind, count in kinds.most_common()),
+                 min(ids), max(ids))
+    return ids
 
 
 def is_backlog(when: str, cutoff: str) -> bool:

@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # list and show never build these (see status.py)
     from .models import Order, TrackingEvent, TrackResult, Waybill
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: When a parcel last changed: its newest scan, or without one (an imported order of a
+#: platform without traces) the platform's time of the order's last change, which an import
+#: stores as ``updated_at``. What the "history, not news" rule of a shop's first import
+#: compares (notifications, ``sync``'s lines, ``digest``).
+CHANGED_AT = "coalesce(last_event_utc, updated_at)"
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -50,7 +55,7 @@ class Change:
     new_events: int
     pickup_code: str | None = None
     description: str = ""
-    #: For a parcel this import created: ``coalesce(last_event_utc, updated_at)`` as stored,
+    #: For a parcel this import created: :data:`CHANGED_AT` as stored,
     #: so notifications can tell history from news without reading the row back.
     changed_at: str | None = None
 
@@ -440,6 +445,11 @@ class Store:
     def _stored_numbers(self, numbers: set[str]) -> set[str]:
         return {str(row[0]) for row in self.select_in("SELECT number FROM parcels WHERE"
                                                       " number IN ({})", numbers)}
+
+    def change_times(self, ids: Iterable[int]) -> dict[int, str]:
+        """id -> when the parcel last changed, as stored (:data:`CHANGED_AT`)."""
+        return {int(row[0]): str(row[1] or "") for row in self.select_in(
+            f"SELECT id, {CHANGED_AT} FROM parcels WHERE id IN ({{}})", ids)}  # noqa: S608
 
     def select_in(self, sql: str, values: Iterable[Any]) -> Iterator[sqlite3.Row]:
         """Rows of ``sql`` whose ``{}`` is filled with placeholders for ``values``, asked

@@ -46,7 +46,18 @@ def changes_since(db: sqlite3.Connection, since: datetime,
     change, as stored, was older than ``backlog`` when the run started. The day after a
     shop was linked, the digest listed all 3,000 changes of its 2,000 orders.
     """
-    from ..store import iso
+    from ..notify import is_backlog
+    from ..store import CHANGED_AT, iso
+
+    parcels: dict[Any, sqlite3.Row | None] = {}
+
+    def parcel(number: Any) -> sqlite3.Row | None:
+        """A number's parcel (the first, if carriers share it), read once per digest."""
+        if number not in parcels:
+            parcels[number] = db.execute(
+                f"SELECT label, title, shop, {CHANGED_AT} AS changed_at FROM parcels"  # noqa: S608
+                " WHERE number = ? ORDER BY id LIMIT 1", (number,)).fetchone()
+        return parcels[number]
 
     found: list[dict[str, Any]] = []
     history = 0
@@ -63,9 +74,11 @@ def changes_since(db: sqlite3.Connection, since: datetime,
             if change.get("old_status") == change.get("status"):
                 continue
             number = change.get("tracking_number")
-            if cutoff and number in created and _older(db, number, cutoff):
-                history += 1
-                continue
+            if cutoff and number in created:
+                row = parcel(number)
+                if row is not None and is_backlog(str(row["changed_at"] or ""), cutoff):
+                    history += 1
+                    continue
             found.append({"time": run["started_at"], "kind": "status_change",
                           "number": number, "carrier": change.get("carrier") or None,
                           "old_status": change.get("old_status") or None,
@@ -79,8 +92,7 @@ def changes_since(db: sqlite3.Connection, since: datetime,
                       "carrier": note["carrier"] or None, "old_status": None,
                       "status": note["status"], "pickup_code": note["pickup_code"]})
     for item in found:
-        row = db.execute("SELECT label, title, shop FROM parcels WHERE number = ?"
-                         " ORDER BY id LIMIT 1", (item["number"],)).fetchone()
+        row = parcel(item["number"])
         item["title"] = (row["label"] or row["title"] or row["shop"]) if row else ""
     found.sort(key=lambda item: str(item["time"]))
     return found, history
@@ -96,14 +108,6 @@ def _started_before(started_at: Any, backlog: timedelta | None) -> str | None:
         return iso(datetime.fromisoformat(str(started_at)) - backlog)
     except ValueError:
         return None
-
-
-def _older(db: sqlite3.Connection, number: Any, cutoff: str) -> bool:
-    from ..notify import is_backlog
-
-    row = db.execute("SELECT coalesce(last_event_utc, updated_at) FROM parcels WHERE number = ?"
-                     " ORDER BY id LIMIT 1", (number,)).fetchone()
-    return row is not None and is_backlog(str(row[0] or ""), cutoff)
 
 
 def attention_items(db: sqlite3.Connection, now: datetime, stale_days: float
@@ -199,6 +203,7 @@ def main(
     """Summary of recent changes and of what needs attention."""
     from ..errors import ExitCode, UsageError
     from ..models import utcnow
+    from ..notify import Settings
     from ..store import iso
     from .common import language, load_config, open_store, store_exists
     from .output import error, info, info_lines, is_terminal, print_json
@@ -211,15 +216,14 @@ def main(
     lang = language(config)
     now = utcnow()
     start = now - min(window, timedelta(days=3660))
-    from ..notify import Settings
-
+    settings = Settings.from_config(config)
     digest: dict[str, Any] = {"type": "digest", "since": iso(start), "until": iso(now),
                               "changes": [], "history": 0, "attention": []}
     if store_exists(config):
         with open_store(config) as store:
             stale_days = float(config.get("polling.stale_days") or 7)
             digest["changes"], digest["history"] = changes_since(
-                store.db, start, Settings.from_config(config).backlog)
+                store.db, start, settings.backlog)
             digest["attention"] = attention_items(store.db, now, stale_days)
     lines = render_lines(digest, lang)
     if not send:
@@ -229,9 +233,8 @@ def main(
             info_lines([(line, "bold" if not line.startswith(" ") else "")
                         for line in lines])
         return
-    from ..notify import Message, Settings, send_one
+    from ..notify import Message, send_one
 
-    settings = Settings.from_config(config)
     if not settings.channels:
         raise UsageError("no notification channel is configured",
                          hint="e.g. parcelctl config set notify.webhook.url https://…")

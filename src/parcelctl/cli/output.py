@@ -100,10 +100,6 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def status_text(status: str, label: str) -> Text:
-    return Text(label, style=STATUS_STYLE.get(status, ""))
-
-
 def age(iso_time: str | None, now: datetime | None = None) -> str:
     if not iso_time:
         return ""

@@ -44,18 +44,15 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
 def _history(store: Store, summary: SyncSummary, wanted: list[Change], backlog: timedelta,
              now: datetime | None) -> set[int]:
     """Ids of the parcels in ``wanted`` this run created whose newest change is older than
-    ``backlog``: the newest scan as stored, or the platform's time of the order's last
-    change, which the store gives a parcel it imports (see ``notify.is_backlog``)."""
+    ``backlog``, by ``store.CHANGED_AT`` (see ``notify.is_backlog``)."""
     from ..models import utcnow
     from ..notify import is_backlog
     from ..store import iso
 
     cutoff = iso((now or utcnow()) - backlog)
     created = {c.parcel_id for c in summary.changes if not c.old_status}
-    return {int(row[0]) for row in store.select_in(
-        "SELECT id, coalesce(last_event_utc, updated_at) FROM parcels WHERE id IN ({})",
-        {c.parcel_id for c in wanted if c.parcel_id in created})
-        if is_backlog(str(row[1] or ""), cutoff)}
+    times = store.change_times({c.parcel_id for c in wanted if c.parcel_id in created})
+    return {pid for pid, when in times.items() if is_backlog(when, cutoff)}
 
 
 def attention_lines(store: Store, summary: SyncSummary, *, backlog: timedelta | None = None,
