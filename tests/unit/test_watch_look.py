@@ -46,3 +46,32 @@ def test_a_second_look_reads_only_changes_and_new_parcels(tmp_path: Path) -> Non
         later = first_look + LOOK_BACK + timedelta(minutes=1)
         again, read = look_again(store.db, after, later)
         assert again == read == snapshot(store.db) and ids[0] not in again
+
+
+def test_a_parcel_in_the_rowid_of_a_removed_one_is_seen(tmp_path: Path) -> None:
+    """SQLite gives a new row max(id) + 1: after the newest parcel is removed, an import in
+    the same interval takes its id. The count is unchanged and the platform's old time
+    keeps it out of the recent rows, so only the number at the old top id tells."""
+    with Store(tmp_path / "p.db") as store:
+        with store.transaction():
+            for i in range(5):
+                store.add_parcel(f"YT93000000000{i:02d}", "yuantong",
+                                 tracking_provider="kuaidi100")
+            store.db.execute("UPDATE parcels SET updated_at='2025-01-01T00:00:00+00:00'")
+        first_look = datetime.now(UTC)
+        before = snapshot(store.db)
+        top = max(before)
+        with store.transaction():
+            store.db.execute("DELETE FROM parcels WHERE id=?", (top,))
+            order = Order("kuaishou", "shop", "oid-9", Status.INFO_RECEIVED,
+                          updated_at=datetime(2025, 6, 1, tzinfo=UTC),
+                          waybills=[Waybill("YT9400000000001", "yuantong")])
+            store.import_orders([order], "kuaidi100")
+        assert store.find("YT9400000000001", "yuantong")["id"] == top  # the reused id
+        later = first_look + LOOK_BACK + timedelta(minutes=1)
+        after, read = look_again(store.db, before, later)
+        assert after == snapshot(store.db)
+        assert after[top].number == "YT9400000000001" and top in read
+        # A new parcel, not a change of the removed one.
+        changes, _ = diff(before, after)
+        assert [(old, new.number) for old, new in changes] == [(None, "YT9400000000001")]
