@@ -173,6 +173,14 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield dotted, value
 
 
+def _not_a_section(key: str, current: Any, action: str) -> None:
+    """A mistyped key one level too short must not wipe a provider's whole table."""
+    if isinstance(current, Mapping) and current:
+        raise UsageError(f"'{key}' is a section with {len(current)} settings; {action} them all",
+                         hint=f"name one key inside it (parcelctl config show lists them), "
+                              f"e.g. {key}.{next(iter(current))}")
+
+
 # -- config ---------------------------------------------------------------------------------
 
 class Config:
@@ -208,6 +216,17 @@ class Config:
     def get(self, key: str) -> Any:
         return get_in(self.data, split_key(key))
 
+    def number(self, key: str, default: float) -> float:
+        """A numeric setting, or ``default`` when unset. A hand-edited ``timeout = "abc"``
+        is one line naming the key, not "unexpected error: ValueError … report it"."""
+        value = self.get(key)
+        if value is None:
+            return default
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        raise ConfigError(f"{key} in {self.paths.config_file} must be a number, not {value!r}",
+                          hint=f"run: parcelctl config set {key} {default:g}")
+
     def get_secret(self, key: str) -> str | None:
         from .http import register_secret
 
@@ -217,6 +236,11 @@ class Config:
 
     def set(self, key: str, value: Any) -> None:
         parts = split_key(key)
+        if isinstance(value, Mapping):
+            # A whole table in one go would also slip its secrets past the secret store.
+            raise UsageError(f"'{key}' takes one value, not a table",
+                             hint=f"set each key on its own: parcelctl config set {key}.NAME "
+                                  "VALUE")
         if is_secret_key(key):
             self.secrets.set(key, str(value))
             self._drop(parts)  # a secret must never linger in config.toml
@@ -229,6 +253,7 @@ class Config:
                 if not isinstance(child, dict):
                     raise UsageError(f"'{key}' cannot be set: '{part}' already holds a value")
                 node = child
+            _not_a_section(key, node.get(parts[-1]), "setting it would replace")
             node[parts[-1]] = value
             return True
 
@@ -245,6 +270,7 @@ class Config:
         def drop(data: dict[str, Any]) -> bool:
             parent = get_in(data, parts[:-1]) if len(parts) > 1 else data
             if isinstance(parent, dict) and parts[-1] in parent:
+                _not_a_section(".".join(parts), parent[parts[-1]], "unsetting it would remove")
                 del parent[parts[-1]]
                 return True
             return False

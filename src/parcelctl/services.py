@@ -38,7 +38,7 @@ def make_provider(config: Config, name: str, *, require_configured: bool = True
     http = HttpClient(
         name,
         rate=float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else None,
-        timeout=float(config.get("http.timeout") or 20.0),
+        timeout=config.number("http.timeout", 20.0) or 20.0,
         concurrency=int(settings.get("concurrency") or cls.concurrency),
         rate_memory=config.paths.state_dir / "ratelimits.json",
         tls=_uses_tls(cls, settings),

@@ -40,11 +40,15 @@ def set_(key: str = typer.Argument(..., help="Dotted key."),
     from .output import info
 
     config = load_config()
+    parsed = parse_value(value)
     if is_secret_key(key):
-        config.set(key, value)
+        # Quoted the TOML way ('"abc"'), a secret means what it means for every other key;
+        # anything else (digits, symbols) is taken exactly as typed.
+        secret = parsed if isinstance(parsed, str) else value
+        _validate(key, secret)
+        config.set(key, secret)
         info(f"{key} = {REDACTED} (stored in the {config.secrets.backend} secret store)")
         return
-    parsed = parse_value(value)
     _validate(key, parsed)
     config.set(key, parsed)
     info(f"{key} = {_render(parsed)}")
@@ -92,8 +96,12 @@ def _render(value: object) -> str:
 
 def _validate(key: str, value: object) -> None:
     """Catch the mistakes that would otherwise surface much later, inside a cron job."""
+    from ..config import split_key
+    from ..config_keys import check
     from ..errors import UsageError
 
+    split_key(key)  # "not a valid key" comes first
+    check(key, value)
     if key == "providers.tracking.default":
         from ..providers import registry
 
@@ -101,6 +109,4 @@ def _validate(key: str, value: object) -> None:
         if cls.kind != "tracking":
             raise UsageError(f"'{value}' is not a tracking provider",
                              hint="choose kuaidi100, 17track or cainiao")
-    if key.endswith("_url") and not (isinstance(value, str)
-                                     and value.startswith(("https://", "http://"))):
-        raise UsageError(f"{key} must be an http(s) URL")
+

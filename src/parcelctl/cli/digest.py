@@ -221,7 +221,7 @@ def main(
                               "changes": [], "history": 0, "attention": []}
     if store_exists(config):
         with open_store(config) as store:
-            stale_days = float(config.get("polling.stale_days") or 7)
+            stale_days = config.number("polling.stale_days", 7.0) or 7.0
             digest["changes"], digest["history"] = changes_since(
                 store.db, start, settings.backlog)
             digest["attention"] = attention_items(store.db, now, stale_days)

@@ -44,7 +44,7 @@ def main(
         raise UsageError(f"unknown status '{status}'", hint=f"use one of: {_STATUSES}")
     config = load_config()
     lang = language(config)
-    stale_days = float(config.get("polling.stale_days") or 7)
+    stale_days = config.number("polling.stale_days", 7.0) or 7.0
     if not store_exists(config):
         if json_out:
             print_json([])
