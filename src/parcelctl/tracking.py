@@ -70,14 +70,20 @@ async def resolve_carrier(config: Config, provider_name: str, number: str,
         finally:
             await http.aclose()
         codes = list(dict.fromkeys(c.code for c in candidates))
+        local = carriers.hint(number)
+        # kuaidi100's own detection wins (tracking-numbers.md: the local table is only a
+        # hint): the local table may confirm its best match, or pick among its candidates
+        # when its pattern is unambiguous. A low-confidence hint that picked a later
+        # candidate stored a wrong carrier, and every paid poll then answered "no result".
+        if codes and local and (local.code == codes[0]
+                                or (local.confidence == "high" and local.code in codes)):
+            return NewParcel(number, local.code)
         if len(codes) == 1:
             return NewParcel(number, codes[0])
-        local = carriers.hint(number)
-        if codes and local and local.code in codes:
-            return NewParcel(number, local.code)
-        if len(codes) > 1:
+        if codes:  # never guessed: a wrong carrier costs a paid query on every poll
             shown = ", ".join(f"{c} ({carriers.carrier_label(c)})" for c in codes[:5])
-            raise UsageError(f"{number} could belong to several carriers: {shown}",
+            raise UsageError(f"{number} could belong to several carriers, kuaidi100's best "
+                             f"match first: {shown}",
                              hint=f"pick one: parcelctl add {number} --carrier CODE")
     local = carriers.hint(number)
     if local is not None and local.confidence in ("high", "medium"):

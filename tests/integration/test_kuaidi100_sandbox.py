@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,10 +55,10 @@ def _settings(sandbox: Sandbox, **extra: Any) -> dict[str, Any]:
 
 
 def _run(sandbox: Sandbox, coro: Callable[[Kuaidi100Provider], Any], *, attempts: int = 1,
-         **extra: Any) -> Any:
+         timeout: float = 5.0, **extra: Any) -> Any:
     async def main() -> Any:
         http = HttpClient("kuaidi100", retry=RetryPolicy(attempts=attempts, base_delay=0.01),
-                          timeout=5.0)
+                          timeout=timeout)
         try:
             return await coro(Kuaidi100Provider(_settings(sandbox, **extra), http))
         finally:
@@ -93,9 +94,10 @@ def stats(sandbox: Sandbox) -> dict[str, Any]:
     return result
 
 
-def fault(sandbox: Sandbox, kind: str, endpoint: str = "query", count: int = 1) -> None:
+def fault(sandbox: Sandbox, kind: str, endpoint: str = "query", count: int = 1,
+          seconds: float = 1.0) -> None:
     control(sandbox, "faults", {"service": "kuaidi100", "endpoint": endpoint, "kind": kind,
-                                "count": count})
+                                "count": count, "seconds": seconds})
 
 
 # -- dataset parcels -----------------------------------------------------------------------
@@ -191,7 +193,7 @@ def test_wrong_customer_is_auth_error(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.parametrize(("code", "expect"), [
-    ("400", AuthError), ("501", TransientError), ("502", TransientError), ("503", AuthError),
+    ("400", AuthError), ("502", TransientError), ("503", AuthError),
     ("601", QuotaExceeded), ("999", ProviderError),
 ])
 def test_every_raising_return_code(sandbox: Sandbox, code: str, expect: type[Exception]
@@ -205,6 +207,7 @@ def test_every_raising_return_code(sandbox: Sandbox, code: str, expect: type[Exc
     ("408", lambda r: r.error_kind == "PhoneRequired"),
     ("500", lambda r: r.no_info and r.error is None),
     ("201", lambda r: r.error_kind == "ProviderError" and r.status is Status.UNKNOWN),
+    ("501", lambda r: r.error_kind == "TransientError" and r.status is Status.UNKNOWN),
 ])
 def test_every_item_return_code(sandbox: Sandbox, code: str,
                                 check: Callable[[TrackResult], bool]) -> None:
@@ -230,11 +233,16 @@ def test_faults(sandbox: Sandbox, kind: str, expect: type[Exception]) -> None:
         track(sandbox, "YT6247854916511", "yuantong")
 
 
-def test_transient_fault_is_retried(sandbox: Sandbox) -> None:
-    fault(sandbox, "http502", count=1)
-    result = track(sandbox, "YT6247854916511", "yuantong", attempts=3)
-    assert result.status is Status.DELIVERED
-    assert stats(sandbox)["requests"] == {"kuaidi100 query": 2}
+@pytest.mark.parametrize("kind", ["http502", "slow"])
+def test_a_failed_query_is_not_sent_again_at_once(sandbox: Sandbox, kind: str) -> None:
+    """After a 5xx or a timeout the query may have been answered and billed; the same
+    number asked again seconds later is what kuaidi100 locks (锁单, once per 30 min)."""
+    fault(sandbox, kind, count=1)
+    with pytest.raises(TransientError):
+        track(sandbox, "YT6247854916511", "yuantong", attempts=3, timeout=0.5)
+    assert stats(sandbox)["requests"] == {"kuaidi100 query": 1}
+    # The next sync asks again, and gets the answer.
+    assert track(sandbox, "YT6247854916511", "yuantong").status is Status.DELIVERED
 
 
 def test_request_counting(sandbox: Sandbox) -> None:
@@ -261,6 +269,26 @@ def test_detect_carrier(sandbox: Sandbox, number: str, first: str | None) -> Non
     found = detect(sandbox, number)
     assert found[0].code == first and found[0].confidence == "high"
     assert stats(sandbox)["requests"] == {"kuaidi100 autonumber": 1}
+
+
+def test_a_weak_local_hint_never_overrides_kuaidi100s_detection(
+        sandbox: Sandbox, parcelctl_home: Path) -> None:
+    """China Post 1240921381750: autonumber answers youzhengguonei first, then ems; the
+    local table's low-confidence ^1\\d{12}$ row says ems. That used to store ems, and
+    every paid poll answered "no result". Ambiguous stays ambiguous, best match first."""
+    from parcelctl.config import Config
+    from parcelctl.tracking import resolve_carrier
+
+    config = Config()
+    for key, value in _settings(sandbox).items():
+        config.set(f"providers.kuaidi100.{key}", value)
+    with pytest.raises(UsageError) as info:
+        asyncio.run(resolve_carrier(config, "kuaidi100", "1240921381750", None))
+    assert "best match first: youzhengguonei" in str(info.value)
+    assert "--carrier" in (info.value.hint or "")
+    # A local pattern that agrees with kuaidi100's best match is taken as it is.
+    parcel = asyncio.run(resolve_carrier(config, "kuaidi100", "YT6247854916511", None))
+    assert parcel.carrier == "yuantong"
 
 
 def test_detect_carrier_wrong_key(sandbox: Sandbox) -> None:

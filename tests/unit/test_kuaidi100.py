@@ -217,8 +217,7 @@ def _shape_a(code: str, message: str = "msg") -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("code", "exc"), [
-    ("400", AuthError), ("501", TransientError), ("502", TransientError), ("503", AuthError),
-    ("601", QuotaExceeded),
+    ("400", AuthError), ("502", TransientError), ("503", AuthError), ("601", QuotaExceeded),
 ])
 def test_return_codes_that_raise(code: str, exc: type[Exception]) -> None:
     with pytest.raises(exc) as info:
@@ -411,6 +410,22 @@ def test_phone_carriers_is_configurable() -> None:
     provider.check_request(TrackRequest("YT9693083639795", "yuantong", "1234"))
 
 
+def test_501_is_this_parcels_error_not_the_providers() -> None:
+    """501 also answers off-spec params (kuaidi100.md §2.6): one malformed number used to
+    fail the whole provider on every sync."""
+    result = k.parse_query(_shape_a("501", "服务器错误"), "N", "yuantong")
+    assert result.error_kind == "TransientError" and "501" in (result.error or "")
+    assert result.status is Status.UNKNOWN
+
+
+@pytest.mark.parametrize("number", ["AB123", "Y" * 33])
+def test_off_spec_number_is_per_item_error_without_request(number: str) -> None:
+    rec = Recorder({})
+    result = _run(rec, _track(TrackRequest(number, "yuantong")))
+    assert result.error_kind == "UsageError" and "6 to 32 characters" in (result.error or "")
+    assert rec.requests == []
+
+
 def test_empty_carrier_is_per_item_error_without_request() -> None:
     rec = Recorder({})
     result = _run(rec, _track(TrackRequest("YT9693083639795", "")))
@@ -419,7 +434,7 @@ def test_empty_carrier_is_per_item_error_without_request() -> None:
 
 
 @pytest.mark.parametrize(("code", "exc"), [
-    ("400", AuthError), ("501", TransientError), ("502", TransientError),
+    ("400", AuthError), ("502", TransientError),
     ("503", AuthError), ("601", QuotaExceeded), ("999", ProviderError),
 ])
 def test_every_return_code_through_the_provider(code: str, exc: type[Exception]) -> None:

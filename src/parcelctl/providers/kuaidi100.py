@@ -158,7 +158,16 @@ def _return_code(payload: dict[str, Any], number: str, carrier: str) -> TrackRes
             "sent is missing or does not match", hint=_phone_hint(number)), code)
     if code == "500":
         return TrackResult(number, carrier, Status.UNKNOWN, raw_status=code, no_info=True)
-    if code in ("501", "502"):
+    if code == "501":
+        # 服务器错误, "also for off-spec params" (kuaidi100.md §2.6): one number's problem as
+        # often as the service's. Failing the whole provider for it made one malformed number
+        # stop every sync; as this parcel's error it is asked again at its next check (never
+        # sooner than the 30-minute rule), and the other parcels go on.
+        return _item_error(number, carrier, TransientError(
+            f"{number}: kuaidi100 answered returnCode 501 ({remote})", provider=NAME,
+            hint="it is asked again at the next check; if it persists, check the number"),
+            code)
+    if code == "502":
         raise TransientError(f"server error (returnCode {code}: {remote})", provider=NAME,
                              hint="the service is having trouble; try again later")
     if code == "503":
@@ -233,6 +242,10 @@ def parse_autonumber(payload: Any) -> list[CarrierCandidate]:
     return found
 
 
+#: ``num`` is 6-32 characters (kuaidi100.md §2.2, newest official docs).
+MIN_NUMBER, MAX_NUMBER = 6, 32
+
+
 class Kuaidi100Provider(TrackingProvider):
     """Track by (carrier, number) through kuaidi100's real-time query."""
 
@@ -285,6 +298,11 @@ class Kuaidi100Provider(TrackingProvider):
             return _item_error(req.number, carrier, UsageError(
                 f"{req.number}: kuaidi100 needs the carrier code",
                 hint=f"run: parcelctl add {req.number} --carrier CODE (e.g. yuantong)"))
+        if not MIN_NUMBER <= len(req.number) <= MAX_NUMBER:
+            # Off-spec numbers are answered 501 and cost a query (kuaidi100.md §2.2).
+            return _item_error(req.number, carrier, UsageError(
+                f"{req.number}: kuaidi100 takes numbers of {MIN_NUMBER} to {MAX_NUMBER} "
+                f"characters", hint=f"check the number; parcelctl rm {req.number} removes it"))
         try:
             self.check_request(req)
         except PhoneRequired as exc:
@@ -292,9 +310,14 @@ class Kuaidi100Provider(TrackingProvider):
         customer, key = self.require("customer"), self.require("key")
         param = build_param(replace(req, carrier=carrier, phone=self._phone(req) or None),
                             as_str(self.settings.get("resultv2")))
+        # Not idempotent for retries: after a timeout or a 5xx the query may have been
+        # answered and billed, and asking the same number again seconds later is what gets a
+        # number locked (锁单, §4: at most once per 30 minutes). Only a refused connection,
+        # which certainly reached nobody, is retried at once; the rest waits for a later sync.
         response = await self.http.request(
             "POST", self.url("base_url") + "/poll/query.do",
             data={"customer": customer, "sign": sign(param, key, customer), "param": param},
+            idempotent=False,
         )
         self._check_http(response.status_code, "base_url")
         return parse_query(json_body(response, NAME), req.number, carrier)
