@@ -259,7 +259,11 @@ def find_parcel(db: sqlite3.Connection, ref: str) -> list[sqlite3.Row]:
     from .status import normalize_number
 
     number = normalize_number(ref)
-    rows = db.execute("SELECT * FROM parcels WHERE number = ? ORDER BY id", (number,)).fetchall()
+    # An order reference keeps its dash (KS-2415…): it is shown that way everywhere, and
+    # normalizing a tracking number drops dashes.
+    typed = "".join(ref.split()).upper()
+    rows = db.execute("SELECT * FROM parcels WHERE number IN (?, ?) ORDER BY id",
+                      (number, typed)).fetchall()
     if rows:
         return rows
     return db.execute(
