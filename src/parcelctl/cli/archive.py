@@ -10,7 +10,10 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-def _resolve(number: str) -> tuple[Store, int]:
+CARRIER_HELP = "Which one, when the number is stored under several carriers."
+
+
+def _resolve(number: str, carrier: str | None = None) -> tuple[Store, int]:
     from .. import views
     from ..errors import UsageError
     from .common import load_config, open_store, store_exists
@@ -20,25 +23,30 @@ def _resolve(number: str) -> tuple[Store, int]:
         raise UsageError(f"no parcel {number[:60]!r}")
     store = open_store(config)
     rows = views.find_parcel(store.db, number)
+    if carrier is not None:
+        rows = [row for row in rows if row["carrier"] == carrier.strip().lower()]
     if not rows:
         store.close()
-        raise UsageError(f"no parcel {number[:60]!r}",
+        raise UsageError(f"no parcel {number[:60]!r}"
+                         + (f" with carrier {carrier[:30]!r}" if carrier is not None else ""),
                          hint="see 'parcelctl list --all' for what is tracked")
     if len(rows) > 1:
         store.close()
-        raise UsageError(f"{number} matches {len(rows)} parcels (different carriers)",
-                         hint="remove the duplicate with its carrier in mind; see 'show'")
+        codes = ", ".join(str(row["carrier"]) or "''" for row in rows)
+        raise UsageError(f"{number} matches {len(rows)} parcels (carriers: {codes})",
+                         hint="name one: --carrier CODE ('' for the one without a carrier)")
     return store, int(rows[0]["id"])
 
 
 def archive(
     number: str = typer.Argument(..., help="Tracking number or order reference."),
     undo: bool = typer.Option(False, "--undo", help="Bring an archived parcel back."),
+    carrier: str | None = typer.Option(None, "--carrier", "-c", help=CARRIER_HELP),
 ) -> None:
     """Hide a parcel from the default list (it is no longer polled)."""
     from .output import info
 
-    store, pid = _resolve(number)
+    store, pid = _resolve(number, carrier)
     with store, store.transaction():
         store.archive(pid, not undo)
     info(f"{number}: {'unarchived' if undo else 'archived'}")
@@ -46,12 +54,13 @@ def archive(
 
 def remove(
     number: str = typer.Argument(..., help="Tracking number or order reference."),
+    carrier: str | None = typer.Option(None, "--carrier", "-c", help=CARRIER_HELP),
 ) -> None:
     """Delete a parcel and its events (an order's parcel comes back on the next sync;
     archive it instead)."""
     from .output import info
 
-    store, pid = _resolve(number)
+    store, pid = _resolve(number, carrier)
     with store, store.transaction():
         store.delete(pid)
     info(f"{number}: removed")
