@@ -201,6 +201,17 @@ def test_link_bad_input(shop: Any) -> None:
     assert_one_line_error(cli("link", "kuaishou", "--yes", "--account", "bad name!"))
 
 
+def test_link_without_a_terminal_asks_for_yes(shop: Any) -> None:
+    """No terminal and nothing piped in: the consent question read end-of-file and exited
+    130, "interrupted", with no word."""
+    result = cli("link", "kuaishou", "--no-browser", input="")
+    err = assert_one_line_error(result)
+    assert "not a terminal" in err and "--yes" in err
+    refused = cli("link", "kuaishou", "--no-browser", input="n\n")
+    assert "cancelled" in assert_one_line_error(refused)
+    assert as_json(cli("accounts", "--json")) == []
+
+
 def test_douyin_self_use_app_links_without_browser(sandbox: Any) -> None:
     from parcelctl.sandbox.douyin import SHOP_ID
 

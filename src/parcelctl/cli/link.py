@@ -38,7 +38,7 @@ def link(
         if notes:
             info(notes, style="yellow")
         info("Tokens are kept in your system keyring (or a 0600 file), never in config.toml.")
-        if not typer.confirm("Continue?", default=True):
+        if not _consent():
             raise UsageError("cancelled: nothing was linked")
     link_account(provider, account=account, open_browser=not no_browser, paste=paste,
                  timeout=timeout)
@@ -59,3 +59,20 @@ def unlink(
     removed = unlink_account(ref, purge=purge)
     suffix = f", {removed} parcels removed" if removed else ""
     info(f"unlinked {ref}{suffix}")
+
+
+def _consent() -> bool:
+    """The consent answer. Without a terminal and with nothing piped in, the question
+    reads end-of-file: that is no consent, and not the Ctrl-C (exit 130) click makes it."""
+    import sys
+
+    from ..errors import UsageError
+
+    try:
+        return typer.confirm("Continue?", default=True)
+    except typer.Abort:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise UsageError("no answer to the consent question (input is not a terminal)",
+                             hint="read what will be shared above, then run the same "
+                                  "command with --yes") from None
+        raise
