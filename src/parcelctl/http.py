@@ -282,11 +282,15 @@ class HttpClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
+        resend_unanswered: bool = True,
     ) -> httpx.Response:
         """Send with rate limiting and retries; return any non-5xx, non-429 response.
 
         Non-idempotent calls are retried only when the request certainly did not reach the
-        server (connect errors), never after a timeout or a 5xx.
+        server (connect errors), never after a timeout or a 5xx. ``resend_unanswered=False``
+        keeps the retries after an error answer (5xx) but not after a request that may have
+        been served and got no answer (read timeout, dropped connection): a paid query that
+        locks numbers asked twice (Kuaidi100) must not go out again seconds later.
         """
         if not self._backend_ready:
             await self._load_backend()
@@ -306,12 +310,12 @@ class HttpClient:
                             headers=headers)
                     finally:
                         self._give_back(client)
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error: Exception = exc
-                retry_ok = True
+                retry_ok = True  # nothing was sent
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 error = exc
-                retry_ok = idempotent
+                retry_ok = idempotent and resend_unanswered
             else:
                 if response.status_code == 429:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -233,10 +233,17 @@ def test_faults(sandbox: Sandbox, kind: str, expect: type[Exception]) -> None:
         track(sandbox, "YT6247854916511", "yuantong")
 
 
-@pytest.mark.parametrize("kind", ["http502", "slow"])
-def test_a_failed_query_is_not_sent_again_at_once(sandbox: Sandbox, kind: str) -> None:
-    """After a 5xx or a timeout the query may have been answered and billed; the same
-    number asked again seconds later is what kuaidi100 locks (锁单, once per 30 min)."""
+def test_an_error_answer_is_retried(sandbox: Sandbox) -> None:
+    fault(sandbox, "http502", count=1)
+    result = track(sandbox, "YT6247854916511", "yuantong", attempts=3)
+    assert result.status is Status.DELIVERED
+    assert stats(sandbox)["requests"] == {"kuaidi100 query": 2}
+
+
+@pytest.mark.parametrize("kind", ["slow", "reset"])
+def test_an_unanswered_query_is_not_sent_again_at_once(sandbox: Sandbox, kind: str) -> None:
+    """After a read timeout or a dropped connection the query may have been answered and
+    billed; the same number asked again seconds later is what kuaidi100 locks (锁单)."""
     fault(sandbox, kind, count=1)
     with pytest.raises(TransientError):
         track(sandbox, "YT6247854916511", "yuantong", attempts=3, timeout=0.5)

@@ -310,14 +310,15 @@ class Kuaidi100Provider(TrackingProvider):
         customer, key = self.require("customer"), self.require("key")
         param = build_param(replace(req, carrier=carrier, phone=self._phone(req) or None),
                             as_str(self.settings.get("resultv2")))
-        # Not idempotent for retries: after a timeout or a 5xx the query may have been
-        # answered and billed, and asking the same number again seconds later is what gets a
-        # number locked (锁单, §4: at most once per 30 minutes). Only a refused connection,
-        # which certainly reached nobody, is retried at once; the rest waits for a later sync.
+        # After a read timeout or a dropped connection the query may have been served (and
+        # billed) without us seeing the answer, and the same number asked again seconds
+        # later is what gets it locked (锁单, §4: at most once per 30 minutes): that one
+        # waits for a later sync. An error answer (5xx) or a refused connection served
+        # nothing and is retried with backoff as usual.
         response = await self.http.request(
             "POST", self.url("base_url") + "/poll/query.do",
             data={"customer": customer, "sign": sign(param, key, customer), "param": param},
-            idempotent=False,
+            resend_unanswered=False,
         )
         self._check_http(response.status_code, "base_url")
         return parse_query(json_body(response, NAME), req.number, carrier)
