@@ -201,12 +201,38 @@ def test_call_layout_and_signature() -> None:
     assert query["sign"] == hmac.new(b"s3cret-value", text, hashlib.sha256).hexdigest()
 
 
-def test_refused_refresh_means_link_again() -> None:
+@pytest.mark.parametrize("answer", [
+    {"code": 40010, "msg": "refresh_token无效", "sub_code": "isv.invalid-refresh-token"},
+    {"code": 40004, "msg": "签名错误", "sub_code": "isv.sign-invalid"},
+    {"code": 50002, "msg": "业务处理失败", "sub_code": "isv.business-failed"},
+    {"err_no": 7, "message": "unknown"}], ids=["unknown-grant", "bad-sign", "business", "v1"])
+def test_refused_refresh_with_an_unconfigured_code_keeps_the_account(
+        answer: dict[str, Any]) -> None:
+    """The code table is UNKNOWN: a refusal is not proof that the authorization is gone, and
+    AuthorizationNeeded would mark the account reauth (watch stops syncing it)."""
+    code = str(answer.get("code", answer.get("err_no")))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    with pytest.raises(ProviderError) as info:
+        with_provider(BASE, handler, lambda p: p.refresh(TokenSet("a", "r")))
+    assert type(info.value) is ProviderError and not info.value.retryable
+    text = str(info.value)
+    assert "\n" not in text and "s3cret-value" not in text
+    assert "the token refresh" in info.value.message and f"(code {code}" in info.value.message
+    assert f"add {code} to providers.douyin.auth_error_codes" in (info.value.hint or "")
+    assert "parcelctl link douyin" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("configured", [[40010], ["40010", "30002"], "30002,40010", 40010])
+def test_refused_refresh_with_a_configured_code_means_link_again(configured: Any) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"code": 40010, "msg": "refresh_token无效"})
 
     with pytest.raises(AuthorizationNeeded) as info:
-        with_provider(BASE, handler, lambda p: p.refresh(TokenSet("a", "r")))
+        with_provider(BASE | {"auth_error_codes": configured}, handler,
+                      lambda p: p.refresh(TokenSet("a", "r")))
     assert info.value.hint == "run: parcelctl link douyin"
 
 
@@ -253,8 +279,14 @@ def test_sandbox_link_refresh_and_configured_orders(sandbox: Any) -> None:
         tokens = await link(provider)
         rotated = await provider.refresh(tokens)
         assert rotated.access_token != tokens.access_token and rotated.open_id
+        # The sandbox rotated it away; its code (40010) is not configured, so this must not
+        # mean "link again" (the code table is UNKNOWN) ...
+        with pytest.raises(ProviderError) as info:
+            await provider.refresh(tokens)
+        assert type(info.value) is ProviderError and "40010" in info.value.message
+        # ... unless the user says it does.
         with pytest.raises(AuthorizationNeeded):
-            await provider.refresh(tokens)  # the sandbox rotated it away
+            await make(auth_error_codes=[40010]).refresh(tokens)
         own = await make(shop_id="88880001").self_authorize()
         assert own.access_token
         account = AccountSession("douyin", "shop", rotated, lambda t: None)

@@ -21,8 +21,9 @@ from parcelctl.errors import (
     ProviderChanged,
     ProviderError,
     RateLimited,
+    TransientError,
 )
-from parcelctl.http import HttpClient
+from parcelctl.http import HttpClient, RetryPolicy
 from parcelctl.models import Status, TokenSet
 from parcelctl.providers import taobao
 from parcelctl.providers.base import AccountSession
@@ -447,3 +448,160 @@ def test_bad_settings_are_config_errors(key: str, value: Any) -> None:
     session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
     with pytest.raises(ConfigError):
         run_with(handler, SETTINGS | {key: value}, lambda p: p.list_orders(session))
+
+
+# -- trace lookups stop at the first failure -------------------------------------------------
+
+def trace_answer(tid: str, status: str = "运输中", company: str = "中通快递") -> dict[str, Any]:
+    return {"logistics_trace_search_response": {
+        "out_sid": f"ZT{tid}", "company_name": company, "tid": int(tid), "status": status,
+        "trace_list": {"transit_step_info": [
+            {"status_time": "2024-05-02 08:00:00", "status_desc": "到达", "action": "ARRIVE"}]}}}
+
+
+@pytest.mark.parametrize(("failure", "cls"), [
+    (httpx.Response(200, json=error(7)), RateLimited),
+    (httpx.Response(200, json=error(27)), AuthorizationNeeded),
+    (httpx.Response(503), TransientError),
+    (httpx.Response(200, text="<html>busy</html>"), ProviderChanged)])
+def test_a_failing_trace_cancels_the_other_lookups(failure: httpx.Response,
+                                                   cls: type[Exception]) -> None:
+    """The first failed lookup fails the sync at once; the rest are not sent afterwards."""
+    shipped = [trade(i, "WAIT_BUYER_CONFIRM_GOODS") for i in range(1, 9)]
+    traces: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        query = dict(parse_qsl(request.url.query.decode()))
+        if query["method"] == "taobao.trades.bought.get":
+            return httpx.Response(200, json=trades_payload(*shipped, total_results=8))
+        tid = dict(parse_qsl(request.content.decode()))["tid"]
+        traces.append(tid)
+        if tid == "1":
+            return failure
+        await asyncio.sleep(0.05)  # the other lookups are slower than the failing one
+        return httpx.Response(200, json=trace_answer(tid))
+
+    async def main() -> tuple[int, int]:
+        transport = httpx.MockTransport(handler)
+        async with HttpClient("taobao", concurrency=TaobaoProvider.concurrency,
+                              retry=RetryPolicy(attempts=1), transport=transport) as http:
+            session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
+            with pytest.raises(cls):
+                await TaobaoProvider(SETTINGS, http).list_orders(session)
+            surfaced = len(traces)
+            await asyncio.sleep(0.4)  # a plain gather keeps sending lookups meanwhile
+            return surfaced, len(traces)
+
+    surfaced, later = asyncio.run(main())
+    assert later == surfaced, "trace requests were sent after the error surfaced"
+    assert surfaced < len(shipped)
+
+
+# -- the quantity is asked for ---------------------------------------------------------------
+
+def test_default_fields_ask_for_the_quantity() -> None:
+    """TOP answers only the fields asked for: without orders.num every quantity was 1."""
+    sent: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = dict(parse_qsl(request.content.decode()))
+        fields = body["fields"].split(",")
+        sent.append(fields)
+        asked = {f.removeprefix("orders.") for f in fields if f.startswith("orders.")}
+        sub = {"oid": 10, "title": "杯套", "total_fee": "3.10", "num": 3}
+        row = {"tid": 1, "status": "WAIT_SELLER_SEND_GOODS",
+               "orders": {"order": [{k: v for k, v in sub.items() if k in asked}]}}
+        return httpx.Response(200, json=trades_payload(row, total_results=1))
+
+    session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
+    [order] = run_with(handler, SETTINGS, lambda p: p.list_orders(session))
+    assert [f for f in sent[0] if f == "orders.num"] == ["orders.num"]
+    assert order.quantity == 3
+
+
+def test_sandbox_quantities_come_through(sandbox: Any) -> None:
+    """The sandbox, like TOP, returns ``num`` only when ``orders.num`` is asked for."""
+    from parcelctl import oauth
+
+    async def main() -> list[Any]:
+        async with HttpClient("taobao", retry=RetryPolicy(attempts=2, base_delay=0.01)) as http:
+            provider = TaobaoProvider(dict(sandbox.sandbox.credentials()["taobao"]), http)
+            state = oauth.new_state()
+            async with httpx.AsyncClient(trust_env=False) as client:
+                answer = await client.get(provider.authorize_url(state))
+            tokens = await provider.exchange_code(
+                oauth.parse_redirect(answer.headers["location"], state))
+            session = AccountSession("taobao", "buyer", tokens, lambda t: None)
+            return await provider.list_orders(session)
+
+    orders = asyncio.run(main())
+    quantities = {str(o.oid): o.quantity for o in sandbox.sandbox.dataset.orders}
+    assert orders and {o.quantity for o in orders} != {1}
+    assert all(o.quantity == quantities[o.order_id] for o in orders)
+
+
+# -- trace_statuses and company_carriers ------------------------------------------------------
+
+def traced_orders(settings_: dict[str, Any], answers: dict[str, dict[str, Any]]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = dict(parse_qsl(request.url.query.decode()))
+        if query["method"] == "taobao.trades.bought.get":
+            return httpx.Response(200, json=trades_payload(
+                *(trade(int(t), "WAIT_BUYER_CONFIRM_GOODS") for t in answers),
+                total_results=len(answers)))
+        return httpx.Response(200, json=answers[dict(parse_qsl(request.content.decode()))["tid"]])
+
+    session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
+    orders = run_with(handler, SETTINGS | settings_, lambda p: p.list_orders(session))
+    return {o.order_id: o for o in orders}
+
+
+def test_trace_statuses_override_the_summary_table() -> None:
+    answers = {"1": trace_answer("1", "已签收"), "2": trace_answer("2", "运输中"),
+               "3": trace_answer("3", "派送中")}
+    default = traced_orders({}, answers)
+    assert [default[t].status for t in "123"] == [
+        Status.DELIVERED, Status.INFO_RECEIVED, Status.INFO_RECEIVED]
+    # Unmap the sample's guess, map two texts the sheet does not know.
+    table = {"已签收": "", "运输中": "in_transit", "派送中": "out_for_delivery"}
+    custom = traced_orders({"trace_statuses": table}, answers)
+    assert [custom[t].status for t in "123"] == [
+        Status.INFO_RECEIVED, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY]
+
+
+def test_company_carriers_override_the_crosswalk() -> None:
+    answers = {"1": trace_answer("1", company="中通快递"),
+               "2": trace_answer("2", company="丰网速运"),
+               "3": trace_answer("3", company="圆通速递")}
+    default = traced_orders({}, answers)
+    assert [default[t].waybills[0].carrier for t in "123"] == ["zhongtong", "", "yuantong"]
+    table = {"丰网速运": "Fengwang", "圆通速递": "", "中通快递": "zhongtong"}
+    custom = traced_orders({"company_carriers": table}, answers)
+    assert [(w.carrier, w.raw_carrier) for t in "123" for w in custom[t].waybills] == [
+        ("zhongtong", "中通快递"), ("fengwang", "丰网速运"), ("", "圆通速递")]
+
+
+def test_new_trace_tables_are_documented_settings() -> None:
+    keys = {k.name: k for k in TaobaoProvider.config_keys}
+    assert keys["trace_statuses"].default == {} and keys["company_carriers"].default == {}
+    for name in ("action_statuses", "trace_statuses", "company_carriers"):
+        assert name in TaobaoProvider.notes and name in (taobao.__doc__ or "")
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("trace_statuses", {"运输中": "moving"}, "trace_statuses.运输中: 'moving' is not a status"),
+    ("trace_statuses", "运输中=in_transit", "trace_statuses must be a table"),
+    ("company_carriers", {"丰网速运": 7}, "company_carriers.丰网速运: 7 is not a carrier code"),
+    ("company_carriers", {"丰网速运": "feng wang"}, "is not a carrier code"),
+    ("company_carriers", ["zhongtong"], "company_carriers must be a table")],
+    ids=["bad-status", "status-not-table", "carrier-not-text", "carrier-space",
+         "carriers-not-table"])
+def test_bad_trace_tables_are_one_line_config_errors(key: str, value: Any, words: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("a bad setting must fail before any request")
+
+    session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
+    with pytest.raises(ConfigError) as caught:
+        run_with(handler, SETTINGS | {key: value}, lambda p: p.list_orders(session))
+    text = str(caught.value)
+    assert words in text and "\n" not in text and text.startswith("taobao: ")

@@ -10,7 +10,10 @@ UNKNOWN, therefore configurable with no invented default:
 * ``auth_url`` — the authorize page: a URL template with ``{app_key}``, ``{redirect_uri}``
   and ``{state}`` placeholders, copied from the Douyin console (self-use apps set
   ``shop_id`` instead and call :meth:`DouyinProvider.self_authorize`);
-* ``auth_error_codes`` — which envelope codes mean "the token expired or was revoked";
+* ``auth_error_codes`` — which envelope codes mean "the token expired or was revoked". Only
+  these mean "link again", on API calls and on a token refresh alike: any other refusal keeps
+  the account (a ProviderError naming the code), because marking it ``reauth`` would stop
+  ``watch`` syncing it over a code nobody knows the meaning of;
 * order listing — ``order_method`` (``order.searchList`` per the SDKs, whose request
   parameters ``create_time_start``/``create_time_end``/``page``/``size`` are sent) and every
   response path: ``orders_path``, ``order_id_field``, ``order_status_field``, ``status_map``,
@@ -77,8 +80,13 @@ def sign(app_key: str, app_secret: str, method: str, param_json: str, timestamp:
                       hint="use md5 or hmac-sha256")
 
 
-def unwrap(payload: Any, auth_codes: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """``data`` of a successful envelope, or the matching error raised."""
+def unwrap(payload: Any, auth_codes: frozenset[str] = frozenset(),
+           what: str = "the request") -> dict[str, Any]:
+    """``data`` of a successful envelope, or the matching error raised.
+
+    The code table is UNKNOWN (douyin.md), so only ``auth_codes`` (configured) become
+    AuthorizationNeeded; every other refusal is a plain ProviderError that names its code.
+    """
     body = expect_dict(payload, NAME, "the response")
     if "code" in body:
         code = as_str(body["code"])
@@ -99,8 +107,8 @@ def unwrap(payload: Any, auth_codes: frozenset[str] = frozenset()) -> dict[str, 
         raise AuthorizationNeeded(f"the Douyin authorization is no longer valid: {detail}",
                                   provider=NAME, hint=f"run: parcelctl link {NAME}")
     raise ProviderError(
-        f"Douyin rejected the request: {detail}", provider=NAME,
-        hint=f"if the authorization expired run: parcelctl link {NAME} (and add the code to "
+        f"Douyin rejected {what}: {detail}", provider=NAME,
+        hint=f"if the authorization expired run: parcelctl link {NAME} (and add {code} to "
         f"providers.{NAME}.auth_error_codes); otherwise check app_key/app_secret")
 
 
@@ -242,9 +250,9 @@ class DouyinProvider(PlatformProvider):
     )
 
     # -- calls ----------------------------------------------------------------------------
-    async def call(self, method: str, params: Mapping[str, Any], access_token: str = ""
-                   ) -> dict[str, Any]:
-        """One signed call; returns ``data`` of the envelope."""
+    async def call(self, method: str, params: Mapping[str, Any], access_token: str = "",
+                   *, what: str = "the request") -> dict[str, Any]:
+        """One signed call; returns ``data`` of the envelope (``what`` names it in errors)."""
         body = param_json(params)
         sign_method = self.require("sign_method")
         now = datetime.now(CHINA_TZ)
@@ -261,7 +269,7 @@ class DouyinProvider(PlatformProvider):
         # the form keeps the signed string byte-exact, whatever httpx's JSON encoder does).
         response = await self.http.request("POST", self.url() + method_path(method),
                                            params=query, data={"param_json": body})
-        return unwrap(json_body(response, NAME), self._auth_codes())
+        return unwrap(json_body(response, NAME), self._auth_codes(), what)
 
     def _auth_codes(self) -> frozenset[str]:
         codes = self.settings.get("auth_error_codes") or []
@@ -300,13 +308,15 @@ class DouyinProvider(PlatformProvider):
         return parse_token(data, utcnow())
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        try:
-            data = await self.call("token.refresh", {"refresh_token": tokens.refresh_token,
-                                                     "grant_type": "refresh_token"})
-        except ProviderError as exc:
-            if exc.retryable or isinstance(exc, (ProviderChanged, AuthorizationNeeded)):
-                raise
-            raise self.reauthorize(f"the token refresh was refused ({exc.message})") from None
+        # No blanket "refused => link again": the error code table is UNKNOWN, and a bad
+        # signature, a business error or a code nobody has seen yet is no proof that the
+        # authorization is gone. AuthorizationNeeded marks the account ``reauth`` and
+        # ``watch`` stops syncing it, so only ``auth_error_codes`` (raised by unwrap) mean
+        # that; any other refusal is a ProviderError naming the code, and the account is
+        # kept and tried again on the next sync (as Kuaishou does with its unknown codes).
+        data = await self.call("token.refresh", {"refresh_token": tokens.refresh_token,
+                                                 "grant_type": "refresh_token"},
+                               what="the token refresh")
         new = parse_token(data, utcnow())
         # Rotation rules are UNKNOWN: keep the old refresh token when none comes back.
         new.refresh_token = new.refresh_token or tokens.refresh_token

@@ -12,16 +12,21 @@ Configurable because the real protocol is not confirmed (UNKNOWN in the sheet):
 epoch ms), ``trades_method``/``trade_fields``/``page_size``/``lookback_days`` (the
 ``trades.bought.get`` page is not available), ``token_refresh`` (the refresh grant is not
 documented: off by default, an expired session means linking again), ``error_kinds`` (only
-codes 21 and 50 are documented; the defaults are the best-known TOP platform codes) and
-``action_statuses`` (the trace ``action`` vocabulary is unknown; only ``ARRIVE`` is mapped).
+codes 21 and 50 are documented; the defaults are the best-known TOP platform codes),
+``action_statuses`` (the trace ``action`` vocabulary is unknown; only ``ARRIVE`` is mapped),
+``trace_statuses`` (trace summary ``status`` text -> status; only the sample's ``已签收`` is
+mapped) and ``company_carriers`` (trace ``company_name`` -> carrier code; the built-in
+crosswalk is constructed, not documented). All three tables add to or replace the built-in
+entries; in the last two an empty value removes one (the text is then ignored / the carrier
+is left to the tracking provider).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,7 +42,7 @@ from ..errors import (
     ProviderError,
     RateLimited,
 )
-from ..http import json_body, redact
+from ..http import gather_or_cancel, json_body, redact
 from ..models import CHINA_TZ, Order, Status, TokenSet, TrackingEvent, Waybill, utcnow
 from .base import (
     AccountSession,
@@ -55,8 +60,9 @@ log = logging.getLogger("parcelctl.providers.taobao")
 NAME = "taobao"
 SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# orders.num: TOP returns only the fields asked for, and the quantity is read from it.
 DEFAULT_FIELDS = ("tid,created,status,seller_nick,orders.oid,orders.title,orders.pic_path,"
-                  "orders.total_fee")
+                  "orders.total_fee,orders.num")
 
 #: Trade status (taobao.md §5; the last four are 3SDK-only) -> parcelctl status. Shipped
 #: trades fall back to info_received: the trace decides the rest.
@@ -76,14 +82,16 @@ UNPAID = frozenset({"TRADE_NO_CREATE_PAY", "WAIT_BUYER_PAY"})
 SHIPPED = frozenset({"SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS",
                      "TRADE_BUYER_SIGNED", "TRADE_FINISHED"})
 
-#: Trace summary ``status`` text; the sheet shows only "已签收", everything else is unmapped.
+#: Trace summary ``status`` text; the sheet shows only "已签收" (in a constructed sample),
+#: everything else is unmapped. More can be mapped with the ``trace_statuses`` config table.
 TRACE_STATUS: dict[str, Status] = {"已签收": Status.DELIVERED}
 
 #: Trace step ``action`` codes; only ARRIVE is documented (taobao.md §6). More can be mapped
 #: with the ``action_statuses`` config table.
 ACTION_STATUS: dict[str, Status] = {"ARRIVE": Status.IN_TRANSIT}
 
-#: ``company_name`` -> parcelctl carrier code (kuaidi100 vocabulary) [constructed crosswalk].
+#: ``company_name`` -> parcelctl carrier code (kuaidi100 vocabulary) [constructed crosswalk;
+#: extended or corrected with the ``company_carriers`` config table].
 COMPANY_CARRIERS: dict[str, str] = {
     "中通快递": "zhongtong", "圆通速递": "yuantong", "申通快递": "shentong",
     "韵达快递": "yunda", "顺丰速运": "shunfeng", "极兔速递": "jtexpress", "京东快递": "jd",
@@ -97,6 +105,9 @@ ERROR_KINDS: dict[str, str] = {
     "7": "throttle", "11": "permission", "12": "permission", "24": "auth", "25": "auth",
     "26": "session", "27": "session", "28": "auth", "29": "auth",
 }
+
+#: What a ``company_carriers`` value may be: a kuaidi100-style code ("" = no carrier).
+_CARRIER_CODE = re.compile(r"[a-z0-9_-]{0,40}")
 
 
 def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
@@ -249,9 +260,21 @@ class Trace:
     events: list[TrackingEvent] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class TraceRules:
+    """How trace answers are read: the configured tables, resolved once per sync."""
+
+    method: str
+    kinds: Mapping[str, str]
+    actions: Mapping[str, Status]
+    statuses: Mapping[str, Status]
+    carriers: Mapping[str, str]
+
+
 def parse_trace(payload: Any, actions: Mapping[str, Status] = ACTION_STATUS,
                 method: str = "taobao.logistics.trace.search",
-                kinds: Mapping[str, str] = ERROR_KINDS) -> Trace:
+                kinds: Mapping[str, str] = ERROR_KINDS,
+                carriers: Mapping[str, str] = COMPANY_CARRIERS) -> Trace:
     body = unwrap(payload, method, kinds)
     number = _id(body["out_sid"], "out_sid") if body.get("out_sid") else ""
     company = as_str(body.get("company_name"))
@@ -265,7 +288,7 @@ def parse_trace(payload: Any, actions: Mapping[str, Status] = ACTION_STATUS,
             status=actions.get(action), raw_code=action,
         ))
     events.sort(key=lambda e: e.time)
-    waybill = Waybill(number, COMPANY_CARRIERS.get(company, ""), company) if number else None
+    waybill = Waybill(number, carriers.get(company, ""), company) if number else None
     return Trace(waybill, as_str(body.get("status")), events)
 
 
@@ -310,7 +333,8 @@ class TaobaoProvider(PlatformProvider):
         "only with an appkey and account you are permitted to use this way. "
         "Unconfirmed (configurable): timestamp format, trades method and fields, error "
         "codes other than 21/50, token refresh (off: re-link when the session expires), "
-        "trace action codes; split consignments show the first waybill only.")
+        "trace action codes, trace summary statuses and company names (action_statuses, "
+        "trace_statuses, company_carriers); split consignments show the first waybill only.")
     scopes: ClassVar[dict[str, str]] = {
         "trades": "your orders: id, time, status, shop, item titles and prices",
         "logistics": "the waybill number, carrier and trace of each shipped order",
@@ -337,6 +361,10 @@ class TaobaoProvider(PlatformProvider):
         ConfigKey("error_kinds", "error code -> session|auth|permission|throttle [UNKNOWN]",
                   ERROR_KINDS),
         ConfigKey("action_statuses", "extra trace action -> status [UNKNOWN]", {}),
+        ConfigKey("trace_statuses", "extra trace summary status text -> status "
+                  '("" unmaps) [UNKNOWN]', {}),
+        ConfigKey("company_carriers", "extra trace company_name -> carrier code "
+                  '("" = none) [UNKNOWN]', {}),
     )
 
     # -- OAuth ----------------------------------------------------------------------------
@@ -398,6 +426,43 @@ class TaobaoProvider(PlatformProvider):
                                   provider=NAME) from None
         return table
 
+    def _table(self, key: str, example: str) -> Mapping[Any, Any]:
+        """A table setting; ``example`` is one entry as ``NAME VALUE``, set one at a time."""
+        table = self.settings.get(key) or {}
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{key} must be a table of NAME = VALUE",
+                              provider=NAME,
+                              hint=f"run: parcelctl config set providers.{NAME}.{key}.{example}")
+        return table
+
+    def _trace_statuses(self) -> dict[str, Status]:
+        """TRACE_STATUS with the ``trace_statuses`` table applied; "" removes an entry
+        (the built-in one is a guess from a constructed sample, so it must be undoable)."""
+        table = dict(TRACE_STATUS)
+        for text, value in self._table("trace_statuses", "运输中 in_transit").items():
+            if value == "":
+                table.pop(str(text), None)
+                continue
+            try:
+                table[str(text)] = Status(str(value))
+            except ValueError:
+                raise ConfigError(f"trace_statuses.{text}: {value!r} is not a status",
+                                  provider=NAME, hint="use a status of the README's Status "
+                                  'vocabulary, e.g. delivered, or "" to unmap') from None
+        return table
+
+    def _company_carriers(self) -> dict[str, str]:
+        """COMPANY_CARRIERS with the ``company_carriers`` table applied."""
+        table = dict(COMPANY_CARRIERS)
+        for company, value in self._table("company_carriers", "中通快递 zhongtong").items():
+            code = value.strip().lower() if isinstance(value, str) else None
+            if code is None or not _CARRIER_CODE.fullmatch(code):
+                raise ConfigError(f"company_carriers.{company}: {value!r} is not a carrier code",
+                                  provider=NAME, hint="use a kuaidi100 code such as zhongtong, "
+                                  'or "" for none')
+            table[str(company)] = code
+        return table
+
     def _int(self, key: str, low: int, high: int) -> int:
         try:
             value = int(self.settings.get(key))  # type: ignore[arg-type]
@@ -411,7 +476,10 @@ class TaobaoProvider(PlatformProvider):
     async def list_orders(self, session: AccountSession) -> list[Order]:
         """Orders created in the last ``lookback_days`` (the API filters by creation time
         only, so ``session.since`` cannot narrow it), each shipped one with its trace."""
-        method, kinds, actions = self.require("trades_method"), self._kinds(), self._actions()
+        method, kinds = self.require("trades_method"), self._kinds()
+        # Every table is read before the first request: a bad setting fails fast.
+        rules = TraceRules(self.require("trace_method"), kinds, self._actions(),
+                           self._trace_statuses(), self._company_carriers())
         size = self._int("page_size", 1, 100)
         days = self._int("lookback_days", 0, 3650)
         tokens = await self.fresh_tokens(session)
@@ -434,18 +502,21 @@ class TaobaoProvider(PlatformProvider):
                 more = page.count >= size
             if not more or not page.count:
                 break
-        trace_method = self.require("trace_method")
-        await asyncio.gather(*(
-            self._attach_trace(order, tokens.access_token, trace_method, kinds, actions)
-            for order in orders if order.raw_status in SHIPPED))
+        # gather_or_cancel, not gather: when one lookup fails (throttled, session gone, 5xx,
+        # changed API) the sync fails anyway, and the other lookups must not keep hitting an
+        # API that is already refusing us; they are cancelled and awaited before the error
+        # propagates.
+        await gather_or_cancel([self._attach_trace(order, tokens.access_token, rules)
+                                for order in orders if order.raw_status in SHIPPED])
         return orders
 
-    async def _attach_trace(self, order: Order, session: str, method: str,
-                            kinds: Mapping[str, str], actions: Mapping[str, Status]) -> None:
+    async def _attach_trace(self, order: Order, session: str, rules: TraceRules) -> None:
         # is_split=0: the shape of split-consignment answers is UNKNOWN (first waybill only).
-        payload = await self.call(method, session, {"tid": order.order_id, "is_split": "0"})
+        payload = await self.call(rules.method, session,
+                                  {"tid": order.order_id, "is_split": "0"})
         try:
-            trace = parse_trace(payload, actions, method, kinds)
+            trace = parse_trace(payload, rules.actions, rules.method, rules.kinds,
+                                rules.carriers)
         except TopError as exc:
             # One trade without a trace (e.g. consigned offline) must not fail the sync.
             log.warning("taobao: no trace for order %s: %s", order.order_id, exc.message)
@@ -455,7 +526,7 @@ class TaobaoProvider(PlatformProvider):
         order.waybills.append(trace.waybill)
         if trace.events:
             order.traces[trace.waybill.number] = trace.events
-        summary = TRACE_STATUS.get(trace.status_text)
+        summary = rules.statuses.get(trace.status_text)
         if summary is not None:
             order.status = summary
 
