@@ -124,4 +124,19 @@ DROP INDEX IF EXISTS parcels_status;
 -- `show ORDER_ID` looks parcels up by order id alone.
 CREATE INDEX sources_order ON sources (order_id);
 """),
+    ("cainiao is not a carrier", """
+-- The Cainiao tracker once answered with itself as the carrier, and tracking stored that
+-- on parcels added without one. "cainiao" there is the service, not a carrier, and it kept
+-- the same waybill imported from a shop with its real carrier from matching the parcel by
+-- number (only an unknown carrier matches any), so the import made a second parcel. Back to
+-- unknown, which is what those parcels were. (A user's own `--carrier cainiao` on a parcel
+-- tracked by Cainiao cannot be told apart; that tracker ignores the carrier anyway.)
+-- Only where no other parcel has the number: next to an unknown-carrier twin the update
+-- would break UNIQUE (carrier, number), and twins that exist already need a person to say
+-- which one to keep (`parcelctl rm`), not a guess here.
+UPDATE parcels SET carrier = ''
+ WHERE carrier = 'cainiao' AND tracking_provider = 'cainiao' AND kind = 'waybill'
+   AND NOT EXISTS (SELECT 1 FROM parcels AS twin
+                    WHERE twin.number = parcels.number AND twin.id != parcels.id)
+"""),
 ]

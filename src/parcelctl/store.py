@@ -197,8 +197,16 @@ class Store:
         if version == len(MIGRATIONS):
             return
         if self.readonly:
-            raise StoreError("the database needs an upgrade",
-                             hint="run any command that writes, e.g. 'parcelctl sync'")
+            # The first `list` after upgrading parcelctl must not fail: the upgrade runs once
+            # through a writing connection (the same transaction any writer would run), then
+            # this one reads. Only a store that cannot be written stays refused.
+            try:
+                Store(self.path).close()
+            except (StoreError, OSError):
+                raise StoreError("the database needs an upgrade and cannot be written here",
+                                 hint="run any command that writes, e.g. 'parcelctl sync', "
+                                      "where the file is writable") from None
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]  # re-check locked
@@ -343,10 +351,16 @@ class Store:
         if new_status != old_status:
             values["status"] = new_status
             values["raw_status"] = result.raw_status
-        if result.carrier and not row["carrier"] and self.db.execute(
-                "SELECT 1 FROM parcels WHERE carrier=? AND number=?",
-                (result.carrier, row["number"])).fetchone() is None:
-            values["carrier"] = result.carrier  # the provider detected it: remember
+        # Only fill in an unknown carrier, never replace one (nor with ""), and never with the
+        # name of the tracker that answered: that is the service, not a carrier it detected,
+        # and as the carrier it would keep the parcel from matching the same waybill
+        # imported from a shop with its real carrier (parcels are keyed by carrier, number).
+        detected = result.carrier.strip()
+        if (detected and not row["carrier"]
+                and detected.lower() != str(row["tracking_provider"]).lower()
+                and self.db.execute("SELECT 1 FROM parcels WHERE carrier=? AND number=?",
+                                    (detected, row["number"])).fetchone() is None):
+            values["carrier"] = detected  # the provider detected it: remember
         if result.pickup_code and result.pickup_code != row["pickup_code"]:
             values["pickup_code"] = result.pickup_code
             changed = True

@@ -323,6 +323,25 @@ def _run(handler: Any, numbers: list[str], **settings_: Any) -> Any:
     return asyncio.run(main())
 
 
+@pytest.mark.parametrize("fixture", ["cainiao-detail.json", "cainiao-unknown.json"])
+@pytest.mark.parametrize("carrier", ["", "zhongtong"])
+def test_carrier_is_the_requests_never_cainiao(fixture: str, carrier: str) -> None:
+    """The answer names no usable carrier (cainiao.md §2.1): the request's stays, even ""."""
+    payload = load_fixture(fixture)
+    number = payload["module"][0]["mailNo"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=payload)
+
+    async def main() -> Any:
+        async with _client(handler) as http:
+            return await CainiaoProvider({}, http).track([TrackRequest(number, carrier)])
+
+    [result] = asyncio.run(main())
+    assert result.carrier == carrier
+    assert all(r.carrier == "" for r in parse_detail(payload, [number, "MISSING1"]))
+
+
 def test_request_shape_and_chunking() -> None:
     seen: list[httpx.URL] = []
 

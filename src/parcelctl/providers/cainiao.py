@@ -163,7 +163,7 @@ def last_mile_number(entry: Any) -> str | None:
 
 
 def _no_info(number: str) -> TrackResult:
-    return TrackResult(number=number, carrier=NAME, status=Status.UNKNOWN, no_info=True)
+    return TrackResult(number=number, carrier="", status=Status.UNKNOWN, no_info=True)
 
 
 def parse_entry(raw: Any, number: str) -> TrackResult:
@@ -183,7 +183,8 @@ def parse_entry(raw: Any, number: str) -> TrackResult:
     if status is Status.READY_FOR_PICKUP:
         pickup = next((codes[0] for e in events if (codes := extract_pickup_codes(e.description))),
                       None)
-    return TrackResult(number=number, carrier=NAME, status=status, events=events,
+    # No carrier: the answer names none that parcelctl can use (see CainiaoProvider.track).
+    return TrackResult(number=number, carrier="", status=status, events=events,
                        raw_status=current.raw_code, pickup_code=pickup)
 
 
@@ -273,5 +274,11 @@ class CainiaoProvider(TrackingProvider):
         results = parse_detail(json_body(response, NAME), numbers)
         for request, result in zip(requests, results, strict=True):
             result.number = request.number
-            result.carrier = request.carrier or NAME
+            # The request's carrier, possibly "" (unknown): Cainiao's answer names no carrier
+            # parcelctl could use. `destCpInfo.cpCode`/`cpName` are only in constructed
+            # samples (cainiao.md §2.1), and a last-mile carrier would go with `realMailNo`,
+            # another number. "cainiao" (this service) is no carrier either: stored as one,
+            # it split the parcel from the same waybill imported from a shop with its real
+            # carrier, since parcels are keyed by (carrier, number).
+            result.carrier = request.carrier
         return results
