@@ -505,8 +505,11 @@ class Store:
             # A platform that returns its own trace (Taobao) keeps it fresh on every account
             # sync: asking a tracking provider as well would only spend quota.
             tracker = order.provider if order.traces else tracking_provider
+            # A parcel already over (delivered, cancelled, returned) is never polled, and its
+            # JSON says so with a null next check, as for any other parcel at its end.
+            polled = status not in FINAL_STATUSES and status is not Status.RETURNED
             rows.append((waybill.carrier, waybill.number, "waybill", status.value, "",
-                         order.title, tracker, now, when, now, *common))
+                         order.title, tracker, now, when, now if polled else None, *common))
         last = self.db.execute("SELECT coalesce(max(id), 0) FROM parcels").fetchone()[0]
         self.db.executemany(
             "INSERT INTO parcels (carrier, number, kind, status, raw_status, title,"
@@ -585,7 +588,7 @@ class Store:
                 values["status"] = newest.status.value
         # The platform's own final word (signed/closed) when no tracking says otherwise.
         if order.status in FINAL_STATUSES and row["status"] in ("unknown", "info_received"):
-            values.update(status=order.status.value, updated_at=now_iso())
+            values.update(status=order.status.value, updated_at=now_iso(), next_check_at=None)
         self._update(pid, values)
         return Change(pid, waybill.number, waybill.carrier, str(row["status"]),
                       str(values.get("status", row["status"])), 0)

@@ -191,3 +191,28 @@ def test_batch_import_equals_one_by_one_merging(before: list[tuple[str, str, Sta
         finally:
             batched.close()
             one_by_one.close()
+
+
+@pytest.mark.parametrize(("status", "polled"), [
+    (Status.DELIVERED, False), (Status.CANCELLED, False), (Status.IN_TRANSIT, True)])
+def test_a_parcel_imported_at_its_end_has_no_next_check(store: Store, status: Status,
+                                                        polled: bool) -> None:
+    """JSON promises "next_check_at: null = never polled again"; a shop's delivered order
+    was imported with a next check it would never get."""
+    with store.transaction():
+        store.import_orders([order("o1", ("YT9300000000001", "yuantong"), status=status)],
+                            "kuaidi100")
+    row = store.db.execute("SELECT status, next_check_at FROM parcels").fetchone()
+    assert row["status"] == (status.value if status is not Status.IN_TRANSIT
+                             else Status.INFO_RECEIVED.value)
+    assert (row["next_check_at"] is not None) == polled
+
+
+def test_a_stored_parcel_the_shop_calls_delivered_is_not_polled_again(store: Store) -> None:
+    with store.transaction():
+        store.add_parcel("YT9300000000002", "yuantong", tracking_provider="kuaidi100")
+        store.db.execute("UPDATE parcels SET next_check_at=?", (NOW,))
+        store.import_orders([order("o2", ("YT9300000000002", "yuantong"),
+                                   status=Status.DELIVERED)], "kuaidi100")
+    row = store.db.execute("SELECT status, next_check_at FROM parcels").fetchone()
+    assert (row["status"], row["next_check_at"]) == ("delivered", None)
