@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
+import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from .config import Config
-from .errors import UsageError
+from .errors import AuthorizationNeeded, UsageError
+from .lock import SyncLock
 from .services import as_platform, delete_tokens, make_provider, save_tokens
 from .store import Store, iso, now_iso
+
+if TYPE_CHECKING:
+    from .models import TokenSet
+
+T = TypeVar("T")
 
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -47,7 +56,7 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
-    async def flow() -> None:
+    async def flow() -> TokenSet:
         try:
             tokens = await platform.authorize_without_browser()
             if tokens is None:
@@ -56,15 +65,31 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
                 if visit is not None:
                     code = oauth.parse_redirect(visit(url), state)
                 else:
-                    code = await asyncio.to_thread(
-                        oauth.obtain_code, url, platform.redirect_uri, state,
-                        open_browser=open_browser, paste=paste, timeout=timeout,
-                        read_line=read_line or _read, show=show or _show)
-                tokens = await platform.exchange_code(code)
+                    code = await _abandonable(lambda: oauth.obtain_code(
+                        url, platform.redirect_uri, state, open_browser=open_browser,
+                        paste=paste, timeout=timeout, read_line=read_line or _read,
+                        show=show or _show))
+                try:
+                    tokens = await platform.exchange_code(code)
+                except AuthorizationNeeded as exc:
+                    # An expired or used code is this run's failure (exit 1), not a stored
+                    # link gone bad (exit 4, "run: parcelctl link", which is running).
+                    raise UsageError(f"the authorization was not accepted: {exc.message}",
+                                     provider=provider_name,
+                                     hint="start `parcelctl link` again and approve "
+                                          "promptly: codes expire within minutes") from None
         finally:
             await http.aclose()
+        return tokens
+
+    tokens = asyncio.run(flow())
+    # Saved under the sync lock: a sync that loaded the old tokens before this link would
+    # otherwise refresh the old grant and save it over the new one when it ends (or mark
+    # the fresh link "reauth"). A running sync is waited for; the OAuth dance above is not
+    # held up by one.
+    config.paths.ensure()
+    with SyncLock(config.paths.lock_file):
         save_tokens(config, provider_name, account, tokens)
-        config.paths.ensure()
         with Store(config.paths.db_file) as store, store.transaction():
             store.upsert_account(
                 provider_name, account, linked_at=now_iso(), health="ok", last_error=None,
@@ -73,7 +98,34 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
                 refresh_expires_at=iso(tokens.refresh_expires_at)
                 if tokens.refresh_expires_at else None)
 
-    asyncio.run(flow())
+
+async def _abandonable(work: Callable[[], T]) -> T:
+    """``work()`` in a daemon thread. ``asyncio.to_thread`` made Ctrl-C wait for the thread:
+    a browser callback listener up to its timeout (300 s), a ``--paste`` prompt until a line
+    came. A daemon thread is simply left behind when the wait is cancelled, and dies with
+    the process."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result: T | None = work()
+            error: BaseException | None = None
+        except BaseException as exc:  # handed to the awaiting side
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="parcelctl-authorize", daemon=True).start()
+    return await done
 
 
 def parse_account_ref(ref: str) -> tuple[str, str]:
@@ -89,11 +141,14 @@ def unlink_account(ref: str, *, purge: bool, config: Config | None = None) -> in
     config = config or Config()
     if not config.paths.db_file.exists():
         raise UsageError(f"{provider}:{account} is not linked")
-    with Store(config.paths.db_file) as store:
+    # Under the sync lock: a sync running meanwhile put the account back when it committed
+    # (and its parcels, after --purge). Tokens go first: if the secret store refuses (a
+    # corrupt file, a locked keyring) nothing is changed and unlink can simply be run again;
+    # the other way round, the link was gone and its refresh token stayed, out of reach.
+    with SyncLock(config.paths.lock_file), Store(config.paths.db_file) as store:
         if store.account(provider, account) is None:
             raise UsageError(f"{provider}:{account} is not linked",
                              hint="see 'parcelctl accounts'")
+        delete_tokens(config, provider, account)
         with store.transaction():
-            removed = store.unlink_account(provider, account, purge=purge)
-    delete_tokens(config, provider, account)
-    return removed
+            return store.unlink_account(provider, account, purge=purge)

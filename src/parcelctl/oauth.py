@@ -52,6 +52,10 @@ def parse_redirect(url: str, expected_state: str) -> str:
         raise UsageError(
             f"the platform answered error={error}" + (f" ({detail[:100]})" if detail else ""),
             hint=_RESTART)
+    if "state" not in params and "://" not in text:
+        raise UsageError("that is not the address the browser was sent to",
+                         hint="paste the whole address from the browser's address bar, "
+                              "starting with http")
     if not secrets.compare_digest(params.get("state", ""), expected_state):
         raise UsageError("refused: state does not match", hint=_RESTART)
     code = params.get("code", "")
@@ -77,9 +81,10 @@ def check_loopback(redirect_uri: str) -> tuple[str, int, str]:
 
 
 class _Server(HTTPServer):
-    def __init__(self, port: int, path: str, host: str) -> None:
+    def __init__(self, port: int, path: str, host: str, state: str | None) -> None:
         self.path = path
         self.host = host
+        self.state = state  # None: any answer is taken (the caller checks it)
         self.lock = threading.Lock()
         self.received = threading.Event()
         self.url: str | None = None
@@ -97,6 +102,14 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path != server.path:  # favicon.ico and friends
             self._page(404, "Not found", "This address is not the parcelctl callback.")
             return
+        query = parse_qs(parts.query)
+        if "error" not in query and not self._ours(query):
+            # Not the platform's answer to this run (a stray request, a forged or stale
+            # state): it must neither use up the one-shot listener nor be told "linked".
+            self._page(400, "Not the answer parcelctl is waiting for",
+                       "This address is not the authorization parcelctl asked for; parcelctl "
+                       "is still waiting for it.")
+            return
         with server.lock:
             if server.url is not None:
                 self._page(409, "Already answered",
@@ -104,18 +117,22 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             host, port = server.host, server.server_address[1]
             server.url = f"http://{host}:{port}{self.path}"
-        query = parse_qs(parts.query)
         if "error" in query:
             self._page(200, "Authorization not granted",
                        f"The platform answered: {query['error'][0]}. "
                        "Return to the terminal for details.")
-        elif "code" not in query:
-            self._page(400, "No authorization code", "Return to the terminal for details.")
         else:
-            self._page(200, "parcelctl is linked",
-                       "Authorization received. You can close this tab and return to the "
-                       "terminal.")
+            self._page(200, "Authorization received",
+                       "You can close this tab and return to the terminal.")
         server.received.set()
+
+    def _ours(self, query: dict[str, list[str]]) -> bool:
+        """A code, with this run's state when the listener knows it."""
+        if "code" not in query:
+            return False
+        expected = self.server.state
+        return expected is None or secrets.compare_digest(
+            query.get("state", [""])[0], expected)
 
     def _page(self, status: int, title: str, text: str) -> None:
         body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
@@ -139,10 +156,10 @@ class CallbackListener:
     Port 0 picks a free port (tests); :attr:`redirect_uri` is then the address to use.
     """
 
-    def __init__(self, redirect_uri: str) -> None:
+    def __init__(self, redirect_uri: str, state: str | None = None) -> None:
         host, port, path = check_loopback(redirect_uri)
         try:
-            self._server = _Server(port, path, host)
+            self._server = _Server(port, path, host, state)
         except OSError as exc:
             raise UsageError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc})",
                              hint="close the program using that port, or use --paste") from None
@@ -200,7 +217,7 @@ def obtain_code(authorize_url: str, redirect_uri: str, state: str, *, open_brows
         show("Then paste here the full address the browser was sent to "
              f"(it starts with {redirect_uri}):")
         return parse_redirect(read_line(), state)
-    with CallbackListener(redirect_uri) as listener:
+    with CallbackListener(redirect_uri, state) as listener:
         show("Approve access in your browser. If it does not open, visit:")
         show(authorize_url)
         if open_browser and not _open(authorize_url):

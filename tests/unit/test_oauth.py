@@ -99,6 +99,26 @@ def test_listener_accepts_exactly_one_callback() -> None:
         _get(f"{base}?code=c3&state=s", timeout=2)
 
 
+def test_a_stray_or_forged_callback_does_not_use_up_the_listener() -> None:
+    """A request without a code, or with another run's state, used to consume the one-shot
+    listener (the real redirect then failed) and the forged one was told "linked"."""
+    listener = CallbackListener("http://127.0.0.1:0/callback", state="s-right")
+    base = listener.redirect_uri
+    for stray in (f"{base}?foo=bar", f"{base}?code=evil&state=s-wrong", f"{base}?code=x"):
+        page = _get(stray)
+        assert page.status_code == 400 and "still waiting" in page.text
+        assert "received" not in page.text.lower()
+    real = _get(f"{base}?code=c1&state=s-right")
+    assert real.status_code == 200 and "Authorization received" in real.text
+    assert listener.wait(5) == f"{base}?code=c1&state=s-right"
+
+
+def test_pasting_only_the_code_says_what_to_paste() -> None:
+    with pytest.raises(UsageError) as info:
+        parse_redirect("c0de-only", "s1")
+    assert "not the address" in str(info.value) and "starting with http" in str(info.value)
+
+
 def test_listener_error_page() -> None:
     listener = _listener()
     page = _get(f"{listener.redirect_uri}?error=access_denied&state=s")
