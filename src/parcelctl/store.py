@@ -546,13 +546,23 @@ class Store:
         common = _order_columns(order)
         changes: list[Change] = []
         if order.waybills:
-            # Shipped: the placeholder (if any) gives way to the real waybills.
+            # Shipped: the placeholder (if any) gives way to the real waybills, which keep
+            # what you did to it: archived stays archived (no polls, no notifications), and
+            # your label stays.
+            kept = self.db.execute("SELECT archived, label FROM parcels WHERE kind='order'"
+                                   " AND carrier='' AND number=?",
+                                   (placeholder_number,)).fetchone()
             self.db.execute("DELETE FROM parcels WHERE kind='order' AND carrier='' AND number=?",
                             (placeholder_number,))
             for waybill in order.waybills:
                 existing = self.find(waybill.number, waybill.carrier)
                 if existing is None:
-                    changes.extend(self._insert_fresh([(order, waybill)], tracking_provider))
+                    fresh = self._insert_fresh([(order, waybill)], tracking_provider)
+                    if kept is not None and (kept["archived"] or kept["label"]):
+                        self._update(fresh[0].parcel_id, {"archived": kept["archived"],
+                                                          "label": kept["label"]})
+                    if kept is None or not kept["archived"]:
+                        changes.extend(fresh)  # an archived order's shipping is no news
                 else:
                     changes.append(self._merge_waybill(order, waybill, existing, source,
                                                        common))
@@ -583,9 +593,16 @@ class Store:
         values = {k: v for k, v in common.items() if v is not None}
         if trace and self.add_events(pid, trace):
             newest = max(trace, key=lambda e: e.time)
-            values.update(_last_event_columns(newest), updated_at=now_iso())
-            if newest.status is not None:
-                values["status"] = newest.status.value
+            columns = _last_event_columns(newest)
+            # Only a newer scan moves the parcel: a shop's trace that lags behind what a
+            # tracking provider already stored (worded differently, so its events are new)
+            # dragged a delivered parcel back to in transit, polled it again and notified
+            # "delivered" a second time.
+            stored = row["last_event_utc"]
+            if not stored or columns["last_event_utc"] > str(stored):
+                values.update(columns, updated_at=now_iso())
+                if newest.status is not None:
+                    values["status"] = newest.status.value
         # The platform's own final word (signed/closed) when no tracking says otherwise.
         if order.status in FINAL_STATUSES and row["status"] in ("unknown", "info_received"):
             values.update(status=order.status.value, updated_at=now_iso(), next_check_at=None)

@@ -216,3 +216,46 @@ def test_a_stored_parcel_the_shop_calls_delivered_is_not_polled_again(store: Sto
                                    status=Status.DELIVERED)], "kuaidi100")
     row = store.db.execute("SELECT status, next_check_at FROM parcels").fetchone()
     assert (row["status"], row["next_check_at"]) == ("delivered", None)
+
+
+def test_a_shops_lagging_trace_never_moves_a_parcel_back(store: Store) -> None:
+    """Kuaidi100 says delivered; the shop's own trace, worded differently and behind, used
+    to drag the parcel back to in transit (polled again, "delivered" notified twice)."""
+    from parcelctl.models import TrackResult
+
+    delivered = TrackingEvent(T0 + timedelta(days=2), "已签收", status=Status.DELIVERED)
+    with store.transaction():
+        pid, _ = store.add_parcel("YT9300000000003", "yuantong", tracking_provider="kuaidi100")
+        store.apply_result(pid, TrackResult("YT9300000000003", "yuantong", Status.DELIVERED,
+                                            events=[delivered]),
+                           next_check_at=None, checked_at=T0 + timedelta(days=2))
+    lagging = {"YT9300000000003": [
+        TrackingEvent(T0 + timedelta(days=1), "快件运输中 (shop wording)",
+                      status=Status.IN_TRANSIT)]}
+    with store.transaction():
+        store.import_orders([order("o3", ("YT9300000000003", "yuantong"), provider="taobao",
+                                   traces=lagging)], "kuaidi100")
+    row = store.get(pid)
+    assert (row["status"], row["active"], row["last_event_desc"]) == ("delivered", 0, "已签收")
+    # A newer scan from the shop does move it.
+    newer = {"YT9300000000003": [TrackingEvent(T0 + timedelta(days=3), "退回中",
+                                               status=Status.RETURNED)]}
+    with store.transaction():
+        store.import_orders([order("o3", ("YT9300000000003", "yuantong"), provider="taobao",
+                                   traces=newer, hours=1)], "kuaidi100")
+    assert store.get(pid)["status"] == "returned"
+
+
+def test_an_archived_unshipped_order_stays_archived_when_it_ships(store: Store) -> None:
+    with store.transaction():
+        store.import_orders([order("o4", status=Status.AWAITING_SHIPMENT)], "kuaidi100")
+    (placeholder,) = store.db.execute("SELECT id FROM parcels").fetchall()
+    with store.transaction():
+        store.archive(int(placeholder[0]))
+        store.db.execute("UPDATE parcels SET label='gift for mum'")
+    with store.transaction():
+        changes = store.import_orders([order("o4", ("YT9300000000004", "yuantong"),
+                                             hours=2)], "kuaidi100")
+    rows = store.db.execute("SELECT number, archived, active, label FROM parcels").fetchall()
+    assert [tuple(r) for r in rows] == [("YT9300000000004", 1, 0, "gift for mum")]
+    assert changes == []  # no news of a parcel you put away
