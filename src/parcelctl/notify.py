@@ -447,7 +447,7 @@ class Recorder:
         self.created: set[int] = set()  # parcels this run created
 
     def __call__(self, changes: list[Change]) -> None:
-        self.created |= {c.parcel_id for c in changes if not c.old_status}
+        self.created |= {c.parcel_id for c in changes if c.first_import}
         try:
             self.notifier.record(changes, first_seen=self.created)
         except Exception:  # a notification problem must never cost the sync its data
@@ -499,7 +499,7 @@ def after_sync(config: Config, store: Store, summary: SyncSummary, *,
         if not recorded:
             changes = list(summary.changes)
             notifier.record(changes,
-                            first_seen={c.parcel_id for c in changes if not c.old_status})
+                            first_seen={c.parcel_id for c in changes if c.first_import})
         old_news += notifier.old_news
         if old_news:  # one line: a shop's first import may bring thousands
             log.info("%d changes of newly imported parcels are old news, not notified",

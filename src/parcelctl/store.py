@@ -58,6 +58,10 @@ class Change:
     #: For a parcel this import created: :data:`CHANGED_AT` as stored,
     #: so notifications can tell history from news without reading the row back.
     changed_at: str | None = None
+    #: Created by the first import of a shop (its account had never synced): the changes
+    #: of such a parcel older than ``notify.backlog_hours`` are the shop's history, not news.
+    #: An order of a shop linked long ago that shipped while you were away is news.
+    first_import: bool = False
 
     @property
     def status_changed(self) -> bool:

@@ -102,7 +102,7 @@ class SyncSummary:
             "changes": [
                 {"tracking_number": c.number, "carrier": c.carrier, "old_status": c.old_status,
                  "status": c.new_status, "new_events": c.new_events,
-                 "pickup_code": c.pickup_code}
+                 "pickup_code": c.pickup_code, "first_import": c.first_import}
                 for c in self.changes if c.status_changed or c.new_events],
         }
 
@@ -171,6 +171,9 @@ class Syncer:
 
         def store_page(orders: list[Order]) -> list[Change]:
             found = [c for c in self.store.import_orders(orders, tracker) if c.status_changed]
+            if since is None:  # the shop's first import: what it creates may be history
+                for change in found:
+                    change.first_import = not change.old_status
             if self.on_changes and found:
                 self.on_changes(found)  # inside the import's transaction
             return found

@@ -141,3 +141,28 @@ def test_two_accounts_import_at_once_one_writer_at_a_time(sandbox: Any) -> None:
     assert {tuple(sorted(v.split(","))) for v in accounts.values()} == {("second", "shop")}
     # Only the first import created parcels; the second found them all (no status change).
     assert sorted(u.changed for u in summary.units) == [0, parcels]
+
+
+def test_only_a_shops_first_import_can_be_history(sandbox: Any) -> None:
+    """`notify.backlog_hours` is for the first import of a shop. A parcel created by a later
+    import (an order that shipped while the laptop was off for days) is news, however old
+    its last change."""
+    from datetime import timedelta
+
+    from parcelctl.store import iso
+
+    config = _linked(sandbox)
+    config.set("notify.backlog_hours", 0.001)  # everything the sandbox has is "old"
+    with Store(config.paths.db_file) as store:
+        first = asyncio.run(Syncer(config, store).run(providers=["kuaishou"]))
+        created = [c for c in first.changes if not c.old_status]
+        assert created and all(c.first_import for c in created)
+        # The account has synced before; its parcels come again as new ones.
+        with store.transaction():
+            store.db.execute("DELETE FROM parcels")
+            store.db.execute("UPDATE accounts SET sync_since=?",
+                             (iso(first.started_at - timedelta(days=10)),))
+        again = asyncio.run(Syncer(config, store).run(providers=["kuaishou"]))
+        recreated = [c for c in again.changes if not c.old_status]
+    assert recreated and not any(c.first_import for c in recreated)
+    assert all(c["first_import"] is False for c in again.to_json()["changes"])

@@ -218,12 +218,26 @@ def test_first_import_backlog_is_not_news(config: Config, store: Store, tmp_path
     out = command_log(config, tmp_path)
     old = add_parcel(store, "YT6247854916511", last_event=NOON - timedelta(days=5))
     fresh = add_parcel(store, "JDVA11408814483", last_event=NOON - timedelta(hours=2))
-    changes = [Change(old, "YT6247854916511", "yuantong", "", "info_received", 0),
+    changes = [Change(old, "YT6247854916511", "yuantong", "", "info_received", 0,
+                      first_import=True),
                change(store, old, "info_received", "delivered"),
-               Change(fresh, "JDVA11408814483", "jd", "", "info_received", 0),
+               Change(fresh, "JDVA11408814483", "jd", "", "info_received", 0, first_import=True),
                change(store, fresh, "info_received", "out_for_delivery")]
     after_sync(config, store, summary(*changes), clock=clock(NOON))
     assert [p["number"] for p in lines(out)] == ["JDVA11408814483"]
+
+
+def test_a_later_imports_new_parcel_is_news_however_old(config: Config, store: Store,
+                                                        tmp_path: Path) -> None:
+    """The backlog rule is for a shop's first import. An order of a shop linked long ago
+    that shipped and reached a locker while the laptop was off is news."""
+    out = command_log(config, tmp_path)
+    pid = add_parcel(store, "YT6247854916511", last_event=NOON - timedelta(hours=30))
+    changes = [Change(pid, "YT6247854916511", "yuantong", "", "info_received", 0),
+               change(store, pid, "info_received", "ready_for_pickup")]
+    after_sync(config, store, summary(*changes), clock=clock(NOON))
+    assert [(p["number"], p["new_status"]) for p in lines(out)] == [
+        ("YT6247854916511", "ready_for_pickup")]
 
 
 def test_first_import_without_scans_uses_the_platforms_update_time(
@@ -236,8 +250,8 @@ def test_first_import_without_scans_uses_the_platforms_update_time(
     for pid, updated in ((old, NOON - timedelta(days=30)), (fresh, NOON - timedelta(hours=3))):
         store.db.execute("UPDATE parcels SET last_event_utc=NULL, last_event_time=NULL,"
                          " updated_at=? WHERE id=?", (iso(updated), pid))
-    changes = [Change(old, "YT6247854916511", "yuantong", "", "delivered", 0),
-               Change(fresh, "JDVA11408814483", "jd", "", "delivered", 0)]
+    changes = [Change(old, "YT6247854916511", "yuantong", "", "delivered", 0, first_import=True),
+               Change(fresh, "JDVA11408814483", "jd", "", "delivered", 0, first_import=True)]
     after_sync(config, store, summary(*changes), clock=clock(NOON))
     assert [p["number"] for p in lines(out)] == ["JDVA11408814483"]
 
@@ -253,8 +267,8 @@ def test_old_news_of_a_paged_import_is_one_log_line_per_run(
         pids = [add_parcel(store, f"YT62478549{page}{i:04d}", status="delivered",
                            last_event=NOON - timedelta(days=9)) for i in range(4)]
         with store.transaction():  # as the sync calls it: inside the page's transaction
-            hook([Change(pid, str(store.get(pid)["number"]), "yuantong", "", "delivered", 0)
-                  for pid in pids])
+            hook([Change(pid, str(store.get(pid)["number"]), "yuantong", "", "delivered", 0,
+                         first_import=True) for pid in pids])
     assert hook.ok and hook.notifier.old_news == 12
     caplog.set_level("INFO", logger="parcelctl.notify")
     after_sync(config, store, summary(), clock=clock(NOON), recorded=True,
@@ -751,7 +765,8 @@ def test_sync_lists_news_and_counts_a_first_imports_history_in_one_line(store: S
     def parcel(number: str, scanned: timedelta) -> int:
         return add_parcel(store, number, status="delivered", last_event=NOON - scanned)
 
-    changes = [Change(parcel(number, ago), number, "yuantong", "", "delivered", 0)
+    changes = [Change(parcel(number, ago), number, "yuantong", "", "delivered", 0,
+                      first_import=True)
                for number, ago in (("YT1", timedelta(days=9)), ("YT2", timedelta(days=9)),
                                    ("YT3", timedelta(hours=2)))]
     changes.append(Change(parcel("YT5", timedelta(days=9)), "YT5", "yuantong", "in_transit",
@@ -759,7 +774,7 @@ def test_sync_lists_news_and_counts_a_first_imports_history_in_one_line(store: S
     # Imported, then tracked in the same run: judged by its newest scan as stored.
     for number, ago in (("YT6", timedelta(days=3)), ("YT7", timedelta(hours=1))):
         pid = parcel(number, ago)
-        changes += [Change(pid, number, "yuantong", "", "info_received", 0),
+        changes += [Change(pid, number, "yuantong", "", "info_received", 0, first_import=True),
                     Change(pid, number, "yuantong", "info_received", "delivered", 3)]
     lines = attention_lines(store, summary(*changes), backlog=timedelta(hours=24), now=NOON)
     assert lines == [
@@ -783,7 +798,8 @@ def test_a_shops_waybill_tracked_in_the_run_that_imported_it_is_history_when_old
     new_pid = add_parcel(store, "YT8800000000002", status="info_received",
                          last_event=NOON - timedelta(days=3))
     imported = [Change(pid, str(store.get(pid)["number"]), "yuantong", "", "info_received", 0,
-                       changed_at=iso(NOON - timedelta(days=3))) for pid in (old_pid, new_pid)]
+                       changed_at=iso(NOON - timedelta(days=3)), first_import=True)
+                for pid in (old_pid, new_pid)]
     with store.transaction():
         hook(imported)  # the account unit
     with store.transaction():  # the tracking unit: answers stored, then the hook
@@ -810,9 +826,10 @@ def test_the_digest_counts_a_first_imports_history_in_one_line(store: Store) -> 
     with store.transaction():
         store.db.execute("INSERT INTO sync_runs (started_at, summary) VALUES (?, ?)", (
             iso(NOON), json.dumps(summary(
-                Change(old, "YT3100000000001", "yuantong", "", "info_received", 0),
+                Change(old, "YT3100000000001", "yuantong", "", "info_received", 0,
+                       first_import=True),
                 Change(old, "YT3100000000001", "yuantong", "info_received", "delivered", 2),
-                Change(fresh, "YT3100000000002", "yuantong", "", "delivered", 0),
+                Change(fresh, "YT3100000000002", "yuantong", "", "delivered", 0, first_import=True),
                 Change(known, "YT3100000000003", "yuantong", "in_transit", "delivered", 1),
             ).to_json())))
     found, history = changes_since(store.db, NOON - timedelta(days=1), timedelta(hours=24))

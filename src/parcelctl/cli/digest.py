@@ -68,7 +68,9 @@ def changes_since(db: sqlite3.Connection, since: datetime,
         except ValueError:
             continue
         changes = [c for c in summary.get("changes") or [] if isinstance(c, dict)]
-        created = {c.get("tracking_number") for c in changes if not c.get("old_status")}
+        # Runs recorded before "first_import" existed: any parcel they created.
+        created = {c.get("tracking_number") for c in changes
+                   if c.get("first_import", not c.get("old_status"))}
         cutoff = _started_before(run["started_at"], backlog)
         for change in changes:
             if change.get("old_status") == change.get("status"):

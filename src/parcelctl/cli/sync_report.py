@@ -50,7 +50,7 @@ def _history(store: Store, summary: SyncSummary, wanted: list[Change], backlog: 
     from ..store import iso
 
     cutoff = iso((now or utcnow()) - backlog)
-    created = {c.parcel_id for c in summary.changes if not c.old_status}
+    created = {c.parcel_id for c in summary.changes if c.first_import}
     times = store.change_times({c.parcel_id for c in wanted if c.parcel_id in created})
     return {pid for pid, when in times.items() if is_backlog(when, cutoff)}
 
