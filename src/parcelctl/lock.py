@@ -44,6 +44,11 @@ class SyncLock:
 
     def __enter__(self) -> SyncLock:
         if not self.acquire():
+            if self.wait:  # queued, and the other one did not finish in time
+                raise LockedError(
+                    f"another sync has held the lock for over {self.timeout / 60:g} minutes",
+                    hint=f"it may be stuck: its process id is in {self.path}, and the lock "
+                         "goes when that process ends")
             raise LockedError("another sync is running",
                               hint="wait for it to finish, or run without --no-wait to queue")
         return self

@@ -267,3 +267,20 @@ def check_digest_while_waiting(world: World) -> None:
         ("pickup", POST, "692035")]
     bad = cli("digest", "--since", "yesterday")
     assert bad.returncode == 1 and "not a duration" in bad.stderr
+
+
+def test_watch_keeps_saying_that_an_account_needs_linking(parcelctl_home: Path) -> None:
+    """watch skips an account marked "reauth"; it said so only in the round that found out,
+    then every round exited 0 in silence while that shop's orders stopped coming."""
+    from parcelctl.store import Store, now_iso
+
+    config = Config()
+    config.paths.ensure()
+    with Store(config.paths.db_file) as store, store.transaction():
+        store.upsert_account("kuaishou", "shop", linked_at=now_iso(), health="reauth",
+                             last_error="the authorization is no longer valid")
+    for _ in range(2):
+        result = cli("watch", "--once")
+        assert result.returncode == 4, result.stderr
+        assert "kuaishou:shop is not synced until you run: parcelctl link kuaishou" \
+            in result.stderr

@@ -124,6 +124,9 @@ class Outcome:
     requests: int = 0
     errors: list[str] = field(default_factory=list)
     exit_code: int = 0
+    #: Linked accounts that need `parcelctl link` again: watch skips them, and said so only
+    #: in the round that found out; then it went quiet while their orders stopped coming.
+    relink: list[str] = field(default_factory=list)
 
 
 def refresh_round(config: Config, store: Store, *, account_minutes: float,
@@ -146,13 +149,15 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
         now = clock()
         due = {int(r["id"]) for r in store.due(now)}
         stale = iso(now - timedelta(minutes=account_minutes))
-        accounts = [a for a in store.accounts() if a["health"] != "reauth"
+        linked = store.accounts()
+        relink = [f"{a['provider']}:{a['account']}" for a in linked if a["health"] == "reauth"]
+        accounts = [a for a in linked if a["health"] != "reauth"
                     and (a["last_sync_at"] is None or a["last_sync_at"] < stale)]
         if not due and not accounts:
             # Nothing to fetch; still deliver what waits (quiet hours over, a channel back)
             # and notice orders that just became overdue. Under the lock, like sync.
             after_sync(config, store, SyncSummary())
-            return Outcome()
+            return Outcome(relink=relink, exit_code=4 if relink else 0)
         run_id = store.start_run()
         hook = Recorder(config, store, clock=clock)
         summary = asyncio.run(Syncer(config, store, clock=clock, on_changes=hook).run(
@@ -160,9 +165,11 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
         store.finish_run(run_id, summary.exit_code, summary.to_json())
         after_sync(config, store, summary, recorded=hook.ok,
                    old_news=hook.notifier.old_news)
+        relink = [f"{a['provider']}:{a['account']}" for a in store.accounts()
+                  if a["health"] == "reauth"]  # again: this round may have found one
         return Outcome(ran=True, requests=sum(u.requests for u in summary.units),
                        errors=[u.error or f"{u.name} failed" for u in summary.units if not u.ok],
-                       exit_code=summary.exit_code)
+                       exit_code=summary.exit_code or (4 if relink else 0), relink=relink)
     except ParcelctlError as exc:
         return Outcome(ran=True, errors=[exc.render()], exit_code=int(exc.exit_code))
     except Exception as exc:  # a long-running watcher reports, backs off and carries on
@@ -189,6 +196,7 @@ class View:
         self.last_refresh: datetime | None = None
         self.note = ""
         self.errors: list[str] = []
+        self.relink: list[str] = []
 
     def __rich__(self) -> RenderableType:
         from rich.console import Group
@@ -220,6 +228,9 @@ class View:
             status.append(f"· {self.note} ", style="yellow")
         for error in self.errors[:3]:
             status.append(f"\n⚠ {' '.join(error.split())[:160]}", style="red")
+        for ref in self.relink[:3]:
+            status.append(f"\n⚠ {ref} is not synced: run parcelctl link "
+                          f"{ref.split(':')[0]}", style="yellow")
         parts.append(status)
         return Group(*parts)
 
@@ -287,6 +298,11 @@ def main(
                 stamp = datetime.now().astimezone().strftime("%H:%M")
                 view.recent = (view.recent + [f"{stamp} {line}" for line in lines])[-20:]
                 view.errors = outcome.errors
+                if not outcome.skipped:
+                    fresh_relink = [r for r in outcome.relink if r not in view.relink]
+                    view.relink = outcome.relink
+                else:
+                    fresh_relink = []
                 failures = failures + 1 if outcome.errors else 0
                 delay = interval if not failures else min(interval * 2 ** failures,
                                                           max(MAX_BACKOFF, interval))
@@ -301,6 +317,9 @@ def main(
                         warn("another sync is running; showed stored data only")
                     for error in outcome.errors:
                         warn(error)
+                    for ref in fresh_relink:  # once, not every round
+                        warn(f"{ref} is not synced until you run: parcelctl link "
+                             f"{ref.split(':')[0]}")
                     console().file.flush()
                 else:
                     look()
