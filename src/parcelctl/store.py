@@ -607,12 +607,29 @@ class Store:
                 values.update(columns, updated_at=now_iso())
                 if newest.status is not None:
                     values["status"] = newest.status.value
-        # The platform's own final word (signed/closed) when no tracking says otherwise.
-        if order.status in FINAL_STATUSES and row["status"] in ("unknown", "info_received"):
+        # The platform's own final word (signed/closed) when no tracking says otherwise. A
+        # closed order speaks for its waybill only when no other order shares it (two orders
+        # in one box, one refunded): that waybill is still on its way to the other order.
+        shared = order.status is Status.CANCELLED and self._other_orders(pid, source)
+        if (order.status in FINAL_STATUSES and not shared
+                and row["status"] in ("unknown", "info_received")):
             values.update(status=order.status.value, updated_at=now_iso(), next_check_at=None)
+        elif (row["status"] == Status.CANCELLED.value and order.status not in FINAL_STATUSES
+              and not row["last_event_utc"]):
+            # Cancelled by another order that shares this waybill, and this one is live: it
+            # is tracked again (no scan yet said anything else).
+            values.update(status=Status.INFO_RECEIVED.value, updated_at=now_iso(),
+                          next_check_at=now_iso())
         self._update(pid, values)
         return Change(pid, waybill.number, waybill.carrier, str(row["status"]),
                       str(values.get("status", row["status"])), 0)
+
+    def _other_orders(self, pid: int, source: tuple[str, str, str]) -> bool:
+        """Does another order than ``source`` carry this parcel?"""
+        return self.db.execute(
+            "SELECT 1 FROM sources WHERE parcel_id=? AND order_id != ''"
+            " AND (provider, account, order_id) != (?, ?, ?) LIMIT 1",
+            (pid, *source)).fetchone() is not None
 
     # -- accounts ---------------------------------------------------------------------------
     def upsert_account(self, provider: str, account: str, **values: Any) -> None:

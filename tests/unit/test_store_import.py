@@ -259,3 +259,31 @@ def test_an_archived_unshipped_order_stays_archived_when_it_ships(store: Store) 
     rows = store.db.execute("SELECT number, archived, active, label FROM parcels").fetchall()
     assert [tuple(r) for r in rows] == [("YT9300000000004", 1, 0, "gift for mum")]
     assert changes == []  # no news of a parcel you put away
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_a_box_shared_with_a_live_order_is_not_cancelled(store: Store, together: bool) -> None:
+    """Two orders ship in one box and one is refunded: the box is still on its way to the
+    other order. It used to be cancelled, never polled again and gone from `list`."""
+    box = ("YT9300000000005", "yuantong")
+    live = order("B", box, status=Status.IN_TRANSIT)
+    closed = order("A", box, status=Status.CANCELLED, hours=1)
+    with store.transaction():
+        if together:
+            store.import_orders([closed, live], "kuaidi100")  # the closed one first
+        else:
+            store.import_orders([live], "kuaidi100")
+            store.import_orders([closed], "kuaidi100")
+    row = store.db.execute("SELECT status, active, next_check_at FROM parcels").fetchone()
+    assert row["status"] != "cancelled" and row["active"] == 1
+    assert row["next_check_at"] is not None
+    due = [r["number"] for r in store.due(datetime.now(UTC) + timedelta(days=1))]
+    assert due == ["YT9300000000005"]
+
+
+def test_a_box_of_one_closed_order_is_still_cancelled(store: Store) -> None:
+    with store.transaction():
+        store.import_orders([order("A", ("YT9300000000006", "yuantong"))], "kuaidi100")
+        store.import_orders([order("A", ("YT9300000000006", "yuantong"),
+                                   status=Status.CANCELLED, hours=1)], "kuaidi100")
+    assert store.db.execute("SELECT status FROM parcels").fetchone()[0] == "cancelled"
