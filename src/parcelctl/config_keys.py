@@ -70,17 +70,15 @@ def _texts(key: str, value: Any) -> None:
 
 
 def _notify_on(key: str, value: Any) -> None:
-    from .notify import CONDITIONS
-    from .status import Status
+    from .notify import ON_CHOICES
 
     items = [p.strip() for p in value.split(",")] if isinstance(value, str) else value
     if not isinstance(items, list):
         raise UsageError(f"{key} must be a list such as [\"delivered\", \"exception\"]")
-    known = [s.value for s in Status] + list(CONDITIONS)
     for item in items:
-        if item not in known:
+        if item not in ON_CHOICES:
             raise UsageError(f"{key}: '{item}' is not a status or condition",
-                             hint=f"choose from {', '.join(known)}")
+                             hint=f"choose from {', '.join(ON_CHOICES)}")
 
 
 def _quiet_hours(key: str, value: Any) -> None:
@@ -168,6 +166,7 @@ def _check_provider(key: str, parts: list[str], value: Any) -> None:
         if parts[2:] != ["default"]:
             raise UsageError(f"'{key}' is not a setting parcelctl knows",
                              hint="did you mean providers.tracking.default?")
+        registry.load_tracker(str(value))
         return
     if name not in registry.names():
         raise UsageError(f"'{name}' is not a provider",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import re
 import sys
@@ -104,28 +105,18 @@ async def _abandonable(work: Callable[[], T]) -> T:
     a browser callback listener up to its timeout (300 s), a ``--paste`` prompt until a line
     came. A daemon thread is simply left behind when the wait is cancelled, and dies with
     the process."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if done.done():
-            return
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(result)  # type: ignore[arg-type]
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
 
     def run() -> None:
-        try:
-            result: T | None = work()
-            error: BaseException | None = None
-        except BaseException as exc:  # handed to the awaiting side
-            result, error = None, exc
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
+        # Cancelled meanwhile (Ctrl-C): nobody waits for the outcome any more.
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            try:
+                done.set_result(work())
+            except BaseException as exc:  # handed to the awaiting side
+                done.set_exception(exc)
 
     threading.Thread(target=run, name="parcelctl-authorize", daemon=True).start()
-    return await done
+    return await asyncio.wrap_future(done)
 
 
 def parse_account_ref(ref: str) -> tuple[str, str]:

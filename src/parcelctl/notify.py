@@ -67,6 +67,8 @@ log = logging.getLogger("parcelctl.notify")
 
 DEFAULT_ON = ("out_for_delivery", "ready_for_pickup", "delivered", "exception", "overdue")
 CONDITIONS = ("overdue", "stale")
+#: What ``notify.on`` may name.
+ON_CHOICES = (*(s.value for s in Status), *CONDITIONS)
 #: Channels a person reads one message at a time. Past ``notify.burst`` pending messages in
 #: one run (a shop's first import, a morning after quiet hours) they get one summary instead
 #: of a stream of pop-ups; webhook and command feed programs and keep one call per change.
@@ -101,9 +103,8 @@ class Settings:
         if isinstance(on, str):
             on = [part.strip() for part in on.split(",") if part.strip()]
         if isinstance(on, list):
-            known = {st.value for st in Status} | set(CONDITIONS)
-            s.problems += [f"notify.on: unknown '{x}'" for x in on if x not in known]
-            s.on = frozenset(str(x) for x in on if x in known)
+            s.problems += [f"notify.on: unknown '{x}'" for x in on if x not in ON_CHOICES]
+            s.on = frozenset(str(x) for x in on if x in ON_CHOICES)
         quiet = config.get("notify.quiet_hours")
         if quiet:
             try:

@@ -58,7 +58,7 @@ class Policy:
     def next_check(self, status: str, now: datetime, *, provider_min_minutes: int,
                    last_event: datetime | None = None) -> datetime | None:
         """None = never again (delivered, returned, cancelled)."""
-        if status in {s.value for s in FINAL_STATUSES} or status == Status.RETURNED.value:
+        if status in {s.value for s in FINAL_STATUSES}:  # delivered, returned, cancelled
             return None
         minutes = float(self.minutes.get(status, DEFAULT_MINUTES[Status.UNKNOWN.value]))
         if self.is_stale(last_event, now):

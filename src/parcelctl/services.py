@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .config import Config
-from .errors import ConfigError, UsageError
+from .errors import ConfigError
 from .http import HttpClient
 from .models import TokenSet
 from .providers import registry
@@ -56,11 +56,7 @@ def _uses_tls(cls: type[Provider], settings: dict[str, Any]) -> bool:
 def tracking_provider_name(config: Config, explicit: str | None = None) -> str:
     """``--provider`` wins; else ``providers.tracking.default``; else the first configured."""
     if explicit:
-        # An unknown name is a one-line UsageError; a shop platform cannot track a number
-        # (the parcel would be stored and never polled).
-        if registry.load(explicit).kind != "tracking":
-            raise UsageError(f"'{explicit}' is a shop platform, not a tracking provider",
-                             hint="choose kuaidi100, 17track or cainiao")
+        registry.load_tracker(explicit)
         return explicit
     default = config.get("providers.tracking.default")
     if isinstance(default, str) and default:

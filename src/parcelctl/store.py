@@ -511,7 +511,7 @@ class Store:
             tracker = order.provider if order.traces else tracking_provider
             # A parcel already over (delivered, cancelled, returned) is never polled, and its
             # JSON says so with a null next check, as for any other parcel at its end.
-            polled = status not in FINAL_STATUSES and status is not Status.RETURNED
+            polled = status not in FINAL_STATUSES
             rows.append((waybill.carrier, waybill.number, "waybill", status.value, "",
                          order.title, tracker, now, when, now if polled else None, *common))
         last = self.db.execute("SELECT coalesce(max(id), 0) FROM parcels").fetchone()[0]

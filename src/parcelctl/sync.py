@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config
-from .errors import AuthorizationNeeded, ExitCode, ParcelctlError
+from .errors import AuthorizationNeeded, ConfigError, ExitCode, ParcelctlError
 from .http import gather_or_cancel
 from .models import Order, TrackRequest, TrackResult, utcnow
 from .policy import Policy
@@ -256,17 +256,13 @@ class Syncer:
                     refused[int(row["id"])] = exc.render()
                     continue
                 ready.append((row, request))
-            # A provider that documents a `batch_size` setting gets batches of the configured
-            # size: the class value is only its default (Cainiao's real limit is unknown, so
-            # the setting must raise it as well as lower it; batches capped at the class
-            # value made 40 numbers 4 requests). Providers without the setting keep their
-            # class size (17TRACK's is a hard limit). An unusable value is left to the
-            # provider to report, as a ConfigError from `track`.
-            size = tracker.batch_size
-            if any(key.name == "batch_size" for key in tracker.config_keys):
-                with contextlib.suppress(TypeError, ValueError, OverflowError):
-                    size = int(float(tracker.settings["batch_size"]))
-            size = max(1, size)
+            # Batches of what the provider takes per call, its setting included (Cainiao's:
+            # batches capped at the class value made 40 numbers 4 requests). An unusable
+            # setting is left to the provider to report, as a ConfigError from `track`.
+            try:
+                size = max(1, tracker.numbers_per_call())
+            except ConfigError:
+                size = max(1, tracker.batch_size)
             batches = [ready[i:i + size] for i in range(0, len(ready), size)]
             done = 0
             # At most `concurrency` batches at a time, waits between retries included: the

@@ -98,15 +98,6 @@ def _validate(key: str, value: object) -> None:
     """Catch the mistakes that would otherwise surface much later, inside a cron job."""
     from ..config import split_key
     from ..config_keys import check
-    from ..errors import UsageError
 
     split_key(key)  # "not a valid key" comes first
     check(key, value)
-    if key == "providers.tracking.default":
-        from ..providers import registry
-
-        cls = registry.load(str(value))
-        if cls.kind != "tracking":
-            raise UsageError(f"'{value}' is not a tracking provider",
-                             hint="choose kuaidi100, 17track or cainiao")
-

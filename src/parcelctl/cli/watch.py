@@ -129,6 +129,16 @@ class Outcome:
     relink: list[str] = field(default_factory=list)
 
 
+def _needing_link(store: Store) -> list[str]:
+    """PROVIDER:ACCOUNT of the linked accounts marked for `parcelctl link` again."""
+    return [f"{a['provider']}:{a['account']}" for a in store.accounts()
+            if a["health"] == "reauth"]
+
+
+def relink_line(ref: str) -> str:
+    return f"{ref} is not synced until you run: parcelctl link {ref.split(':')[0]}"
+
+
 def refresh_round(config: Config, store: Store, *, account_minutes: float,
                   clock: Callable[[], datetime]) -> Outcome:
     """Sync what is due, under the sync lock taken without waiting."""
@@ -149,14 +159,13 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
         now = clock()
         due = {int(r["id"]) for r in store.due(now)}
         stale = iso(now - timedelta(minutes=account_minutes))
-        linked = store.accounts()
-        relink = [f"{a['provider']}:{a['account']}" for a in linked if a["health"] == "reauth"]
-        accounts = [a for a in linked if a["health"] != "reauth"
+        accounts = [a for a in store.accounts() if a["health"] != "reauth"
                     and (a["last_sync_at"] is None or a["last_sync_at"] < stale)]
         if not due and not accounts:
             # Nothing to fetch; still deliver what waits (quiet hours over, a channel back)
             # and notice orders that just became overdue. Under the lock, like sync.
             after_sync(config, store, SyncSummary())
+            relink = _needing_link(store)
             return Outcome(relink=relink, exit_code=4 if relink else 0)
         run_id = store.start_run()
         hook = Recorder(config, store, clock=clock)
@@ -165,8 +174,7 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
         store.finish_run(run_id, summary.exit_code, summary.to_json())
         after_sync(config, store, summary, recorded=hook.ok,
                    old_news=hook.notifier.old_news)
-        relink = [f"{a['provider']}:{a['account']}" for a in store.accounts()
-                  if a["health"] == "reauth"]  # again: this round may have found one
+        relink = _needing_link(store)  # after the run: this round may have found one
         return Outcome(ran=True, requests=sum(u.requests for u in summary.units),
                        errors=[u.error or f"{u.name} failed" for u in summary.units if not u.ok],
                        exit_code=summary.exit_code or (4 if relink else 0), relink=relink)
@@ -229,8 +237,7 @@ class View:
         for error in self.errors[:3]:
             status.append(f"\n⚠ {' '.join(error.split())[:160]}", style="red")
         for ref in self.relink[:3]:
-            status.append(f"\n⚠ {ref} is not synced: run parcelctl link "
-                          f"{ref.split(':')[0]}", style="yellow")
+            status.append(f"\n⚠ {relink_line(ref)}", style="yellow")
         parts.append(status)
         return Group(*parts)
 
@@ -318,8 +325,7 @@ def main(
                     for error in outcome.errors:
                         warn(error)
                     for ref in fresh_relink:  # once, not every round
-                        warn(f"{ref} is not synced until you run: parcelctl link "
-                             f"{ref.split(':')[0]}")
+                        warn(relink_line(ref))
                     console().file.flush()
                 else:
                     look()

@@ -80,6 +80,11 @@ class TrackingProvider(Provider):
     #: Numbers per request (1 = no batching).
     batch_size: ClassVar[int] = 1
 
+    def numbers_per_call(self) -> int:
+        """How many numbers one :meth:`track` call takes: ``batch_size``, unless a provider
+        lets its settings change it (a bad setting raises ConfigError)."""
+        return self.batch_size
+
     def check_request(self, request: TrackRequest) -> None:
         """Raise before any network I/O when a request cannot succeed (e.g. phone missing)."""
 

@@ -250,8 +250,13 @@ class CainiaoProvider(TrackingProvider):
     min_interval_minutes: ClassVar[int] = 120
     capabilities: ClassVar[tuple[str, ...]] = ("track", "batch")
 
+    def numbers_per_call(self) -> int:
+        # The real limit is undocumented: the setting may raise the default as well as
+        # lower it.
+        return max(1, int(_positive(self.settings, "batch_size")))
+
     async def track(self, requests: Sequence[TrackRequest]) -> list[TrackResult]:
-        size = max(1, int(_positive(self.settings, "batch_size")))
+        size = self.numbers_per_call()
         results: list[TrackResult] = []
         for start in range(0, len(requests), size):
             results.extend(await self._track_batch(requests[start:start + size]))

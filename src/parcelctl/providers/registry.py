@@ -42,6 +42,16 @@ def names() -> list[str]:
     return sorted(available())
 
 
+def load_tracker(name: str) -> type[Provider]:
+    """A tracking provider by name: an unknown name or a shop platform is a UsageError (a
+    parcel "tracked" by a platform would be stored and never polled)."""
+    cls = load(name)
+    if cls.kind != "tracking":
+        raise UsageError(f"'{name}' is a shop platform, not a tracking provider",
+                         hint="choose kuaidi100, 17track or cainiao")
+    return cls
+
+
 @cache
 def load(name: str) -> type[Provider]:
     target = available().get(name)

@@ -110,6 +110,24 @@ ERROR_KINDS: dict[str, str] = {
 _CARRIER_CODE = re.compile(r"[a-z0-9_-]{0,40}")
 
 
+def _with_statuses(key: str, builtin: Mapping[str, Status], entries: Mapping[Any, Any], *,
+                   unmap: bool) -> dict[str, Status]:
+    """``builtin`` with the ``key`` config table's entries applied (``unmap``: "" removes
+    one); a value that is not a status is a ConfigError."""
+    table = dict(builtin)
+    for name, value in entries.items():
+        if unmap and value == "":
+            table.pop(str(name), None)
+            continue
+        try:
+            table[str(name)] = Status(str(value))
+        except ValueError:
+            raise ConfigError(f"{key}.{name}: {value!r} is not a status", provider=NAME,
+                              hint='use a status of the README\'s Status vocabulary, e.g. '
+                                   'delivered, or "" to unmap' if unmap else None) from None
+    return table
+
+
 def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
     """TOP signature (taobao.md §2): sorted ``name+value`` pairs, empty values skipped."""
     if method not in SIGN_METHODS:
@@ -417,14 +435,8 @@ class TaobaoProvider(PlatformProvider):
 
     def _actions(self) -> dict[str, Status]:
         extra = self.settings.get("action_statuses")
-        table = dict(ACTION_STATUS)
-        for code, value in (extra.items() if isinstance(extra, Mapping) else ()):
-            try:
-                table[str(code)] = Status(str(value))
-            except ValueError:
-                raise ConfigError(f"action_statuses.{code}: {value!r} is not a status",
-                                  provider=NAME) from None
-        return table
+        return _with_statuses("action_statuses", ACTION_STATUS,
+                              extra if isinstance(extra, Mapping) else {}, unmap=False)
 
     def _table(self, key: str, example: str) -> Mapping[Any, Any]:
         """A table setting; ``example`` is one entry as ``NAME VALUE``, set one at a time."""
@@ -438,18 +450,8 @@ class TaobaoProvider(PlatformProvider):
     def _trace_statuses(self) -> dict[str, Status]:
         """TRACE_STATUS with the ``trace_statuses`` table applied; "" removes an entry
         (the built-in one is a guess from a constructed sample, so it must be undoable)."""
-        table = dict(TRACE_STATUS)
-        for text, value in self._table("trace_statuses", "运输中 in_transit").items():
-            if value == "":
-                table.pop(str(text), None)
-                continue
-            try:
-                table[str(text)] = Status(str(value))
-            except ValueError:
-                raise ConfigError(f"trace_statuses.{text}: {value!r} is not a status",
-                                  provider=NAME, hint="use a status of the README's Status "
-                                  'vocabulary, e.g. delivered, or "" to unmap') from None
-        return table
+        return _with_statuses("trace_statuses", TRACE_STATUS,
+                              self._table("trace_statuses", "运输中 in_transit"), unmap=True)
 
     def _company_carriers(self) -> dict[str, str]:
         """COMPANY_CARRIERS with the ``company_carriers`` table applied."""
