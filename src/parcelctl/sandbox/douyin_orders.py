@@ -73,8 +73,8 @@ def search_list(dataset: Dataset, params: dict[str, Any], shop_id: int) -> Respo
 def _within(row: dict[str, Any], key: str, params: dict[str, Any]) -> bool:
     if key not in params:
         return True
-    value = int(row[key.rsplit("_", 1)[0]])
-    return value >= params[key] if key.endswith("_start") else value <= params[key]
+    value, bound = int(row[key.rsplit("_", 1)[0]]), int(params[key])
+    return value >= bound if key.endswith("_start") else value <= bound
 
 
 def _status(index: int, order: ShopOrder) -> int:
