@@ -29,7 +29,7 @@ from ...http import json_body
 from ...models import CHINA_TZ, Order, Status, TokenSet, utcnow
 from ..base import AccountSession, ConfigKey, PlatformProvider, as_str
 from . import tables
-from .parse import OrderSpec, get_path, page_total, parse_orders, parse_time
+from .parse import OrderSpec, default_spec, get_path, page_total, parse_orders, parse_time
 from .protocol import (
     JSON_HEADERS,
     NAME,
@@ -44,7 +44,8 @@ from .protocol import (
     unwrap,
 )
 
-__all__ = ["NAME", "SUCCESS", "DouyinProvider", "OrderSpec", "get_path", "method_path",
+__all__ = ["NAME", "SUCCESS", "DouyinProvider", "OrderSpec", "default_spec", "get_path",
+           "method_path",
            "page_total", "param_json", "parse_orders", "parse_time", "parse_token", "sign",
            "unwrap"]
 
