@@ -280,6 +280,7 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
         resend_unanswered: bool = True,
@@ -307,7 +308,7 @@ class HttpClient:
                         self.requests_sent += 1
                         response = await client.request(
                             method, url, params=params, data=data, json=json,
-                            headers=headers)
+                            content=content, headers=headers)
                     finally:
                         self._give_back(client)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

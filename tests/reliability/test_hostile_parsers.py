@@ -110,6 +110,11 @@ PARSERS: dict[str, tuple[Callable[[Any], Any], list[Any]]] = {
             {"id": 1, "st": {"code": 3}, "ct": 1735689600, "name": "杯子",
              "pk": [{"no": "ZT1", "co": "zto"}]},
             {"id": "2", "st": {"code": 2}, "ct": "2025-01-01 08:00:00", "pk": {"no": "Y1"}}]}}]),
+    # The vendor-SDK defaults (errata D2) over the golden order.searchList page.
+    "douyin.parse_orders.defaults": (
+        lambda p: (douyin.parse_orders(douyin.unwrap(p), douyin.default_spec(), "shop"),
+                   douyin.page_total(douyin.unwrap(p))),
+        [load_fixture("douyin-order-searchlist.json")]),
 }
 #: Documented remote codes that are deliberately not provider failures (e.g. Kuaidi100's
 #: autonumber 701 = "configure the key", 201 = "not a tracking number").

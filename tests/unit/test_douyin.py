@@ -1,4 +1,6 @@
-"""Douyin provider: signing vectors, param_json, envelope, tokens, configurable orders.
+"""Douyin provider: signing vectors, param_json, envelope, tokens, order parsing.
+
+Request layout, token and order-list facts against the vendor SDK: test_douyin_vendor.py.
 
 The last section runs the real provider against the sandbox on 127.0.0.1 (the Douyin
 simulator has no test file of its own).
@@ -7,12 +9,10 @@ simulator has no test file of its own).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -147,28 +147,29 @@ def with_provider(settings: dict[str, Any], handler: Any,
     return asyncio.run(main())
 
 
-def test_metadata_states_the_unknowns() -> None:
+def test_metadata_states_vendor_defaults_and_the_unknowns() -> None:
+    """Defaults from zsmhub/doudian-sdk (errata D2/D4); auth_url and the code table stay
+    UNKNOWN (no invented default)."""
     assert DouyinProvider.name == "douyin"
-    for word in ("auth_url", "order_method", "status_map", "tracking provider"):
+    for word in ("auth_url", "auth_error_codes", "14 days", "tracking provider"):
         assert word in DouyinProvider.notes
     keys = {k.name: k for k in DouyinProvider.config_keys}
     assert keys["app_secret"].secret
     assert keys["base_url"].default == "https://openapi-fxg.jinritemai.com"
-    for unknown in ("auth_url", "order_method", "orders_path", "order_id_field",
-                    "order_status_field", "waybills_path", "waybill_number_field"):
-        assert keys[unknown].default is None, unknown
+    assert keys["auth_url"].default is None and keys["auth_error_codes"].default == []
+    assert (keys["order_method"].default, keys["orders_path"].default) == (
+        "order.searchList", "shop_order_list")
+    assert keys["refresh_token_days"].default == 14
+    assert DouyinProvider.missing_settings(BASE) == []  # app credentials are enough
 
 
-def test_list_orders_unconfigured_is_a_clear_config_error() -> None:
+@pytest.mark.parametrize("bad", [{"page_size": 0}, {"page_size": 101}, {"max_pages": "x"},
+                                 {"status_map": {"2": "paid"}}, {"carrier_map": ["a"]},
+                                 {"orders_path": ""}])
+def test_bad_order_settings_fail_before_any_request(bad: dict[str, Any]) -> None:
     account = AccountSession("douyin", "shop", TokenSet("t"), lambda t: None)
-    with pytest.raises(ConfigError) as info:
-        with_provider(BASE, no_network, lambda p: p.list_orders(account))
-    assert "douyin order listing is not documented" in str(info.value)
-    assert "providers.douyin.order_method" in str(info.value) and "README" in str(info.value)
-    with pytest.raises(ConfigError) as info:
-        with_provider(BASE | {"order_method": "order.searchList"}, no_network,
-                      lambda p: p.list_orders(account))
-    assert "orders_path" in str(info.value)
+    with pytest.raises(ConfigError):
+        with_provider(BASE | bad, no_network, lambda p: p.list_orders(account))
 
 
 def test_authorize_url_needs_a_template() -> None:
@@ -178,27 +179,6 @@ def test_authorize_url_needs_a_template() -> None:
                                                   "&s={state}"}, HttpClient("douyin"))
     query = parse_qs(urlsplit(provider.authorize_url("s t")).query)
     assert query == {"k": ["k"], "r": ["http://127.0.0.1:8976/callback"], "s": ["s t"]}
-
-
-def test_call_layout_and_signature() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"code": 10000, "data": {"ok": 1}})
-
-    data = with_provider(BASE | {"sign_method": "hmac-sha256", "timestamp_format": "seconds"},
-                         handler, lambda p: p.call("order.searchList", {"b": 1, "a": 2}, "tok"))
-    assert data == {"ok": 1}
-    [request] = seen
-    assert request.url.path == "/order/searchList"
-    query = dict(parse_qsl(request.url.query.decode()))
-    form = dict(parse_qsl(request.content.decode()))
-    assert form == {"param_json": '{"a":2,"b":1}'}
-    assert query["access_token"] == "tok" and query["v"] == "2" and query["timestamp"].isdigit()
-    text = (f"s3cret-valueapp_keykmethodorder.searchListparam_json{form['param_json']}"
-            f"timestamp{query['timestamp']}v2s3cret-value").encode()
-    assert query["sign"] == hmac.new(b"s3cret-value", text, hashlib.sha256).hexdigest()
 
 
 @pytest.mark.parametrize("answer", [
@@ -237,16 +217,6 @@ def test_refused_refresh_with_a_configured_code_means_link_again(configured: Any
 
 
 # -- against the sandbox ----------------------------------------------------------------------
-ORDER_KEYS = {  # where the SANDBOX's plausible order.searchList keeps things
-    "order_method": "order.searchList", "orders_path": "shop_order_list",
-    "order_id_field": "order_id", "order_status_field": "order_status",
-    "status_map": {"2": "awaiting_shipment", "3": "info_received", "4": "cancelled",
-                   "5": "delivered"},
-    "created_field": "create_time", "title_field": "product_name",
-    "waybills_path": "logistics_info", "waybill_number_field": "tracking_no",
-    "waybill_carrier_field": "company", "carrier_map": {"yuantong": "yuantong"}}
-
-
 def run(sb: Any, body: Callable[[Callable[..., DouyinProvider]], Awaitable[T]]) -> T:
     async def main() -> T:
         clients: list[HttpClient] = []
@@ -273,14 +243,25 @@ async def link(provider: DouyinProvider) -> TokenSet:
     return await provider.exchange_code(oauth.parse_redirect(answer.headers["location"], state))
 
 
-def test_sandbox_link_refresh_and_configured_orders(sandbox: Any) -> None:
+def clock(sb: Any, seconds: float) -> None:
+    httpx.post(f"{sb.base_url}/_sandbox/clock", json={"advance": seconds}, trust_env=False)
+
+
+def test_sandbox_link_refresh_and_default_orders(sandbox: Any) -> None:
+    """Refresh rotation as zsmhub/doudian-sdk api/token_create/response/
+    token_create_response.go describes it (D4); orders with the D2 defaults only."""
     async def body(make: Callable[..., DouyinProvider]) -> Any:
-        provider = make(**ORDER_KEYS, page_size=4)
+        provider = make(page_size=4)
         tokens = await link(provider)
+        same = await provider.refresh(tokens)  # more than an hour before expiry
+        assert same.access_token == tokens.access_token
+        assert same.refresh_expires_at == tokens.refresh_expires_at
+        clock(sandbox, 7 * 86400 - 1800)  # within the last hour: a new pair
         rotated = await provider.refresh(tokens)
         assert rotated.access_token != tokens.access_token and rotated.open_id
-        # The sandbox rotated it away; its code (40010) is not configured, so this must not
-        # mean "link again" (the code table is UNKNOWN) ...
+        clock(sandbox, 7200)  # the old pair's extra hour is over
+        # Its code (40010) is not configured, so this must not mean "link again" (the
+        # code table is UNKNOWN) ...
         with pytest.raises(ProviderError) as info:
             await provider.refresh(tokens)
         assert type(info.value) is ProviderError and "40010" in info.value.message
@@ -289,7 +270,7 @@ def test_sandbox_link_refresh_and_configured_orders(sandbox: Any) -> None:
             await make(auth_error_codes=[40010]).refresh(tokens)
         own = await make(shop_id="88880001").self_authorize()
         assert own.access_token
-        account = AccountSession("douyin", "shop", rotated, lambda t: None)
+        account = AccountSession("douyin", "shop", own, lambda t: None)
         return await provider.list_orders(account)
 
     orders = run(sandbox, body)
@@ -297,11 +278,13 @@ def test_sandbox_link_refresh_and_configured_orders(sandbox: Any) -> None:
     assert orders and len({o.order_id for o in orders}) == len(orders)
     for order in orders:
         shop = dataset[order.order_id]
-        assert order.status is {40: Status.INFO_RECEIVED, 70: Status.DELIVERED}[shop.status]
+        assert order.status is {30: Status.AWAITING_SHIPMENT, 40: Status.INFO_RECEIVED,
+                                70: Status.DELIVERED, 80: Status.CANCELLED}[shop.status]
         assert [w.number for w in order.waybills] == [n for n, _ in shop.waybills]
-        assert order.title == shop.title
+        assert order.title.split(" / ")[0] == shop.title
     stats = httpx.get(f"{sandbox.base_url}/_sandbox/stats", trust_env=False).json()
-    assert stats["requests"]["douyin order.searchList"] == len(orders) // 4 + 1
+    rows = len([i for i in range(len(dataset)) if i % 6 in (0, 1, 3, 5)])
+    assert stats["requests"]["douyin order.searchList"] == (rows + 3) // 4
 
 
 @pytest.mark.parametrize("sign_method", ["md5", "hmac-sha256"])
@@ -318,13 +301,12 @@ def test_sandbox_rejects_a_wrong_secret(sandbox: Any, sign_method: str) -> None:
 def test_sandbox_expired_token_with_configured_auth_code(sandbox: Any) -> None:
     async def body(make: Callable[..., DouyinProvider]) -> None:
         tokens = await link(make())
-        httpx.post(f"{sandbox.base_url}/_sandbox/clock", json={"advance": 8 * 86400},
-                   trust_env=False)
+        clock(sandbox, 8 * 86400)
         account = AccountSession("douyin", "shop", tokens, lambda t: None)
         with pytest.raises(ProviderError) as info:  # default: the code is not known
-            await make(**ORDER_KEYS).list_orders(account)
+            await make().list_orders(account)
         assert type(info.value) is ProviderError
         with pytest.raises(AuthorizationNeeded):
-            await make(**ORDER_KEYS, auth_error_codes=[30002]).list_orders(account)
+            await make(auth_error_codes=[30002]).list_orders(account)
 
     run(sandbox, body)

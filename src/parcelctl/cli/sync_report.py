@@ -23,6 +23,7 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
     from ..notify import Settings
 
     lines = attention_lines(store, summary, backlog=Settings.from_config(config).backlog)
+    lines += relink_lines(store)
     if quiet:
         for line in lines:
             info(line)
@@ -39,6 +40,15 @@ def report(config: Config, store: Store, summary: SyncSummary, *, json_out: bool
         info("nothing to do: no linked accounts and no parcels due")
     for line in lines:
         info(line)
+
+
+def relink_lines(store: Store) -> list[str]:
+    """Accounts whose authorization runs out soon (see relink.py)."""
+    from ..relink import relink_warning
+
+    found = (relink_warning(str(r["provider"]), str(r["account"]), r["refresh_expires_at"])
+             for r in store.accounts())
+    return [line for line in found if line]
 
 
 def _history(store: Store, summary: SyncSummary, wanted: list[Change], backlog: timedelta,

@@ -1,18 +1,33 @@
 """Simulated Douyin shop open platform (抖店 / jinritemai), mounted at ``/douyin``.
 
-Written from the fact sheet douyin.md alone (never from provider code). Documented
-behaviour reproduced: ``/{method with "." -> "/"}`` paths, the system parameters, the md5 /
-hmac-sha256 signature over ``app_key, method, param_json, timestamp, v`` wrapped in the
-secret (``access_token`` and ``sign_method`` unsigned), ``param_json`` as a query/form
-parameter or as the JSON POST body, both timestamp forms, the ``code == 10000`` envelope and
-``token.create`` (``authorization_code`` + ``code`` or ``authorization_self`` + ``shop_id``)
-/ ``token.refresh``, ``order.searchList`` request parameters (seconds, ``page`` from 0,
-``size`` ≤ 100).
+Written from the fact sheets (errata.md D1-D4 over douyin.md), never from provider code.
+Vendor-confirmed behaviour reproduced (source: the official Go SDK, mirror
+``zsmhub/doudian-sdk``; official "API调用指南" for D1):
 
-The sheet leaves most of the rest UNKNOWN. Everything marked ``SANDBOX-ONLY`` (error codes,
-authorize page, token lifetimes and rotation, the order list *response* fields and status
-codes) is a plausible behaviour the provider must not depend on: the provider only reads
-those fields when told where they are.
+* D1 — ``core/doudian_op_api_client.go``, ``core/http/doudian_op_http_client.go``: the
+  system parameters (``app_key``, ``method``, ``v``, ``timestamp``, ``sign``,
+  ``sign_method``, ``access_token``) come in the **query string**; ``param_json`` is the raw
+  POST body with ``Content-Type: application/json``. A form field ``param_json`` is
+  documented nowhere and is **refused**; system parameters sent anywhere but the query are
+  not seen. ``GET`` with ``param_json`` in the query is tolerated as the legacy form.
+* D3 — ``core/create_token_request.go``: ``token.create`` carries a ``code`` key always
+  (``""`` for ``authorization_self``) and ``shop_id`` as a JSON integer; both are refused
+  otherwise.
+* D4 — ``api/token_create/response/token_create_response.go``: the refresh token lives 14
+  days; a refresh more than an hour before the access token expires returns the same pair
+  (lifetimes unchanged); within that hour a new pair, the old one valid one more hour;
+  after expiry a new pair, the old one dead. ``expires_in`` is a duration by default (the
+  core comment, "默认有效期：7天"); ``expires_in_form = "epoch"`` answers the epoch-seconds
+  reading of the API comment instead.
+* D2 — ``order.searchList`` answers as in ``api/order_searchList/response/…``; see
+  :mod:`.douyin_orders`.
+
+Also from douyin.md: the md5 / hmac-sha256 signature over ``app_key, method, param_json,
+timestamp, v`` wrapped in the secret (``access_token`` and ``sign_method`` unsigned), both
+timestamp forms, the ``code == 10000`` envelope.
+
+``SANDBOX-ONLY`` (no vendor source): the error codes, the authorize page, the throttling
+answer, the timestamp tolerance.
 """
 
 from __future__ import annotations
@@ -23,27 +38,31 @@ import json
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from .base import Request, Response, Service, html_response, json_response
-from .dataset import ShopOrder, at
+from .base import Request, Response, Service, html_response
+from .douyin_orders import search_list
+from .douyin_wire import (
+    BAD_GRANT,
+    BAD_PARAM,
+    BAD_SIGN,
+    BAD_TOKEN,
+    BUSINESS,
+    MISSING_PARAM,
+    THROTTLED,
+    envelope,
+)
 
 BEIJING = timezone(timedelta(hours=8))
 APP_KEY = "7300000000000000001"
 APP_SECRET = "sandbox-douyin-app-secret"  # noqa: S105 - public sandbox credential
 SHOP_ID = "88880001"
 SHOP_NAME = "沙盒抖店"
-
-# SANDBOX-ONLY error codes (the real table is UNKNOWN).
-MISSING_PARAM, BAD_PARAM, BAD_SIGN, BAD_TOKEN, BAD_GRANT, BUSINESS, THROTTLED = (
-    40001, 40002, 40004, 30002, 40010, 50002, 90000)
-
-# SANDBOX-ONLY order status codes and response field names (order.searchList v2 is UNKNOWN).
-_STATUS = {30: 2, 40: 3, 70: 5, 80: 4}  # 2 awaiting shipment, 3 shipped, 4 cancelled, 5 done
-_COMPANY = {6: "yuantong", 4: "shunfeng", 3: "shentong", 11: "yunda", 109: "jtexpress",
-            9: "zhongtong", 14: "jd", 8: "youzhengguonei", 17: "debangwuliu"}
+SYSTEM_PARAMS = ("app_key", "method", "timestamp", "v", "sign")
+GRACE = timedelta(hours=1)  # D4: the hour before expiry, and the old pair's extra hour
 
 
 def dy_sign(app_key: str, method: str, param_json: str, timestamp: str, v: str,
@@ -55,11 +74,12 @@ def dy_sign(app_key: str, method: str, param_json: str, timestamp: str, v: str,
     return hashlib.md5(raw).hexdigest()  # noqa: S324 - mandated by the protocol
 
 
-def envelope(data: Any = None, code: int = 10000, msg: str = "success", sub_code: str = "",
-             sub_msg: str = "", status: int = 200) -> Response:
-    return json_response({"code": code, "data": data if data is not None else {}, "msg": msg,
-                          "sub_code": sub_code, "sub_msg": sub_msg,
-                          "log_id": secrets.token_hex(10)}, status)
+@dataclass(slots=True)
+class _Pair:
+    access: str
+    refresh: str
+    access_until: datetime
+    refresh_until: datetime
 
 
 class DouyinService(Service):
@@ -70,11 +90,12 @@ class DouyinService(Service):
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
         self._codes: dict[str, datetime] = {}
-        self._tokens: dict[str, datetime] = {}
-        self._refresh: dict[str, datetime] = {}
-        # SANDBOX-ONLY lifetimes and authorize behaviour.
+        self._by_access: dict[str, _Pair] = {}
+        self._by_refresh: dict[str, _Pair] = {}
+        # access_ttl: 7 days (core/create_token_request.go comment); refresh_ttl: 14 days (D4).
         self.settings: dict[str, Any] = {"approve": True, "access_ttl": 7 * 86400,
-                                         "refresh_ttl": 14 * 86400, "code_ttl": 600}
+                                         "refresh_ttl": 14 * 86400, "code_ttl": 600,
+                                         "expires_in_form": "duration"}
 
     def credentials(self, base_url: str) -> dict[str, str]:
         # auth_url is a template: the real authorize page is UNKNOWN (SANDBOX-ONLY page).
@@ -123,11 +144,26 @@ class DouyinService(Service):
         sep = "&" if "?" in uri else "?"
         return Response(302, b"", "text/plain", {"Location": f"{uri}{sep}{urlencode(reply)}"})
 
+    # -- the gateway -------------------------------------------------------------------------
+    def _business_params(self, request: Request) -> str | Response:
+        """``param_json`` from where the vendor reads it (D1), or the refusal."""
+        ctype = request.headers.get("content-type", "")
+        if request.method == "GET":
+            return request.query.get("param_json", "")  # legacy form, tolerated
+        # The Go SDK sends the header value "Content-Type: application/json" (sic): a
+        # substring test accepts it as the gateway evidently does.
+        if "application/json" not in ctype:
+            return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-param-json",
+                            sub_msg="param_json must be the raw POST body with "
+                            "Content-Type: application/json, not a form field")
+        return request.body.decode("utf-8", "replace")
+
     def _api(self, request: Request, path_method: str) -> Response:
-        p = request.params
-        body_json = "application/json" in request.headers.get("content-type", "")
-        param_json = request.body.decode("utf-8") if body_json else p.get("param_json", "")
-        for key in ("app_key", "method", "timestamp", "v", "sign"):
+        param_json = self._business_params(request)
+        if isinstance(param_json, Response):
+            return param_json
+        p = request.query  # system parameters live in the query string only (D1)
+        for key in SYSTEM_PARAMS:
             if not p.get(key):
                 return envelope(code=MISSING_PARAM, msg="缺少参数", sub_code="isv.missing-"
                                 "parameter", sub_msg=key)
@@ -157,78 +193,72 @@ class DouyinService(Service):
         if p["method"] != "order.searchList":
             return envelope(code=BAD_PARAM, msg="接口不存在", sub_code="isv.invalid-method")
         with self._lock:
-            expires = self._tokens.get(p.get("access_token", ""))
-        if expires is None or expires <= self.clock.now():
+            pair = self._by_access.get(p.get("access_token", ""))
+        if pair is None or pair.access_until <= self.clock.now():
             return envelope(code=BAD_TOKEN, msg="access_token无效或已过期",
                             sub_code="isv.access-token-expired")
-        return self._orders(params)
+        return search_list(self.dataset, params, int(SHOP_ID))
 
     # -- tokens -----------------------------------------------------------------------------
     def _create(self, params: dict[str, Any]) -> Response:
         grant = params.get("grant_type")
+        # D3: "code" is mandatory ("" for self-use apps), shop_id a JSON integer.
+        if not isinstance(params.get("code"), str):
+            return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.missing-parameter",
+                            sub_msg="code is mandatory (\"\" for authorization_self)")
+        shop = params.get("shop_id")
+        if shop is not None and (isinstance(shop, bool) or not isinstance(shop, int)):
+            return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-parameter",
+                            sub_msg="shop_id must be an integer")
         now = self.clock.now()
         with self._lock:
             if grant == "authorization_code":
-                expires = self._codes.pop(str(params.get("code", "")), None)  # single use
+                expires = self._codes.pop(params["code"], None)  # single use
                 if expires is None or expires < now:
                     return envelope(code=BAD_GRANT, msg="授权码无效",
                                     sub_code="isv.invalid-code")
             elif grant == "authorization_self":
-                if str(params.get("shop_id", "")) != SHOP_ID:
+                if shop != int(SHOP_ID):
                     return envelope(code=BAD_GRANT, msg="店铺未授权",
                                     sub_code="isv.shop-not-authorized")
             else:
                 return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-grant-type")
-            return self._issue(now)
+            return self._answer(self._issue(now), now)
 
     def _refresh_token(self, params: dict[str, Any]) -> Response:
         now = self.clock.now()
         with self._lock:
             if params.get("grant_type") != "refresh_token":
                 return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-grant-type")
-            # SANDBOX-ONLY rotation: the old refresh token dies at once.
-            expires = self._refresh.pop(str(params.get("refresh_token", "")), None)
-            if expires is None or expires < now:
+            pair = self._by_refresh.get(str(params.get("refresh_token", "")))
+            if pair is None or pair.refresh_until <= now:
                 return envelope(code=BAD_GRANT, msg="refresh_token无效",
                                 sub_code="isv.invalid-refresh-token")
-            return self._issue(now)
+            if now < pair.access_until - GRACE:  # D4: same pair, lifetimes unchanged
+                return self._answer(pair, now)
+            if now < pair.access_until:  # D4: the old pair lives one more hour
+                pair.access_until = pair.refresh_until = now + GRACE
+            else:  # D4: after expiry the old pair dies
+                self._by_access.pop(pair.access, None)
+                self._by_refresh.pop(pair.refresh, None)
+            return self._answer(self._issue(now), now)
 
-    def _issue(self, now: datetime) -> Response:
-        access, refresh = secrets.token_hex(16), secrets.token_hex(16)
-        ttl = int(self.settings["access_ttl"])
-        self._tokens[access] = now + timedelta(seconds=ttl)
-        self._refresh[refresh] = now + timedelta(seconds=int(self.settings["refresh_ttl"]))
-        return envelope({"access_token": access, "expires_in": ttl, "refresh_token": refresh,
-                         "shop_id": SHOP_ID, "shop_name": SHOP_NAME})
+    def _issue(self, now: datetime) -> _Pair:
+        pair = _Pair(secrets.token_hex(16), secrets.token_hex(16),
+                     now + timedelta(seconds=int(self.settings["access_ttl"])),
+                     now + timedelta(seconds=int(self.settings["refresh_ttl"])))
+        self._by_access[pair.access] = self._by_refresh[pair.refresh] = pair
+        return pair
 
-    # -- orders (response fields SANDBOX-ONLY) ----------------------------------------------
-    def _orders(self, params: dict[str, Any]) -> Response:
-        try:
-            start, end = int(params["create_time_start"]), int(params["create_time_end"])
-            page, size = int(params.get("page", 0)), int(params.get("size", 20))
-        except (KeyError, TypeError, ValueError):
-            return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-parameter",
-                            sub_msg="create_time_start/create_time_end/page/size")
-        if page < 0 or not 1 <= size <= 100 or end < start:
-            return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-parameter",
-                            sub_msg="page/size")
-        rows = []
-        for index, order in enumerate(self.dataset.orders):
-            created = at(self.dataset.epoch, order.create_hours).timestamp()
-            # The shop's subset: the kinds the Taobao buyer does not see (shipped, done).
-            if index % 6 in (3, 5) and start <= created <= end:
-                rows.append(self._render(order, int(created)))
-        rows.sort(key=lambda r: -int(r["create_time"]))
-        chunk = rows[page * size:(page + 1) * size]
-        return envelope({"shop_order_list": chunk, "page": page, "size": size,
-                         "total": len(rows)})
-
-    def _render(self, order: ShopOrder, created: int) -> dict[str, Any]:
-        return {"order_id": str(order.oid), "order_status": _STATUS.get(order.status, 3),
-                "create_time": created, "product_name": order.title,
-                "pay_amount": order.total_fee,
-                "logistics_info": [{"tracking_no": n, "company": _COMPANY.get(c, str(c))}
-                                   for n, c in order.waybills]}
+    def _answer(self, pair: _Pair, now: datetime) -> Response:
+        left = int((pair.access_until - now).total_seconds())
+        expires_in = (int(pair.access_until.timestamp())
+                      if self.settings["expires_in_form"] == "epoch" else left)
+        # Field names and types: api/token_create/response/token_create_response.go.
+        return envelope({"access_token": pair.access, "expires_in": expires_in,
+                         "refresh_token": pair.refresh, "scope": "SCOPE",
+                         "shop_id": int(SHOP_ID), "shop_name": SHOP_NAME,
+                         "authority_id": SHOP_ID, "auth_subject_type": "MiniShop"})
 
 
 def _timestamp_ok(value: str) -> bool:
