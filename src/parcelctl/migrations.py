@@ -139,4 +139,14 @@ UPDATE parcels SET carrier = ''
    AND NOT EXISTS (SELECT 1 FROM parcels AS twin
                     WHERE twin.number = parcels.number AND twin.id != parcels.id)
 """),
+    ("taobao waybills are tracked", """
+-- Taobao waybills were tracked only through the shop's own trace (the parcel named the
+-- platform as its tracker), so they stayed "info received" until the trade closed when
+-- that trace lagged or stopped. They follow the default tracking provider now, like every
+-- other platform's waybill (the default tracker, ''); the trace stays as extra detail.
+-- Their next check was set when they were imported and never moved, so the ones still on
+-- their way are due at once.
+UPDATE parcels SET tracking_provider = ''
+ WHERE tracking_provider = 'taobao' AND kind = 'waybill'
+"""),
 ]

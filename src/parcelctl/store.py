@@ -89,6 +89,23 @@ def _last_event_columns(event: TrackingEvent) -> dict[str, Any]:
             "last_event_desc": event.description, "last_event_loc": event.location}
 
 
+#: The way a parcel moves when nothing goes wrong; a shop's trace only moves it forward here.
+_PROGRESS = {status.value: rank for rank, status in enumerate((
+    Status.UNKNOWN, Status.INFO_RECEIVED, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY,
+    Status.READY_FOR_PICKUP, Status.DELIVERED))}
+
+
+def _trace_moves(old: str, new: Status) -> bool:
+    """May a shop's own trace (extra detail beside the tracking provider) take a parcel from
+    ``old`` to ``new``? Never backwards along the normal course (its steps and the
+    tracker's scans are timed apart), and out of a final status only into another one."""
+    if old in {s.value for s in FINAL_STATUSES}:
+        return new in FINAL_STATUSES
+    if old in _PROGRESS and new.value in _PROGRESS:
+        return _PROGRESS[new.value] > _PROGRESS[old]
+    return True
+
+
 def _order_numbers(order: Order) -> set[str]:
     """Every parcel number an order can touch: its waybills and its placeholder."""
     return {w.number for w in order.waybills} | {order_reference(order.provider, order.order_id)}
@@ -506,9 +523,9 @@ class Store:
             # The platform's own final word (signed/closed) for a parcel new to us.
             if order.status in FINAL_STATUSES:
                 status = order.status
-            # A platform that returns its own trace (Taobao) keeps it fresh on every account
-            # sync: asking a tracking provider as well would only spend quota.
-            tracker = order.provider if order.traces else tracking_provider
+            # A platform's own trace (Taobao) is extra detail: the waybill is tracked like
+            # every other (a trace may lag, stop, or claim delivery for offline consignments).
+            tracker = tracking_provider
             # A parcel already over (delivered, cancelled, returned) is never polled, and its
             # JSON says so with a null next check, as for any other parcel at its end.
             polled = status not in FINAL_STATUSES
@@ -605,7 +622,7 @@ class Store:
             stored = row["last_event_utc"]
             if not stored or columns["last_event_utc"] > str(stored):
                 values.update(columns, updated_at=now_iso())
-                if newest.status is not None:
+                if newest.status is not None and _trace_moves(str(row["status"]), newest.status):
                     values["status"] = newest.status.value
         # The platform's own final word (signed/closed) when no tracking says otherwise. A
         # closed order speaks for its waybill only when no other order shares it (two orders

@@ -154,7 +154,9 @@ class Syncer:
                 groups[name].append(row)
         for name in list(groups):
             if registry.load(name).kind == "platform":
-                del groups[name]  # the platform's own trace, refreshed with its account
+                # A platform is no tracker; rows that named one are moved to the default
+                # tracker by the migration "taobao waybills are tracked".
+                del groups[name]
         tracking_units = await asyncio.gather(
             *(self._track(name, rows, summary) for name, rows in sorted(groups.items())))
         summary.units.extend(tracking_units)

@@ -58,7 +58,7 @@ DOUYIN_SPEC = douyin.OrderSpec(
     {"2": Status.AWAITING_SHIPMENT, "3": Status.INFO_RECEIVED}, created_field="ct",
     title_field="name", waybills_path="pk", number_field="no", carrier_field="co",
     carrier_map={"zto": "zhongtong"})
-TAOBAO_TRADES = {"trades_bought_get_response": {"total_results": 2, "has_next": False,
+TAOBAO_TRADES = {"trades_sold_get_response": {"total_results": 2, "has_next": False,
                  "trades": {"trade": [
                      {"tid": 1, "created": "2024-05-01 12:30:00",
                       "status": "WAIT_SELLER_SEND_GOODS", "seller_nick": "某店",

@@ -108,7 +108,7 @@ def test_trace_simplified_list_and_extra_actions() -> None:
 
 
 def trades_payload(*trades: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"trades_bought_get_response": {"trades": {"trade": list(trades)}} | extra}
+    return {"trades_sold_get_response": {"trades": {"trade": list(trades)}} | extra}
 
 
 def trade(tid: int, status: str, **extra: Any) -> dict[str, Any]:
@@ -162,10 +162,15 @@ SHEET_TRADE_STATUSES = {
     "TRADE_CLOSED": Status.CANCELLED,
     "TRADE_CLOSED_BY_TAOBAO": Status.CANCELLED,
 }
+#: The three more that the trades.sold.get metadata lists (bububa/opentaobao
+#: metadata/assets/json/tbtrade/taobao_trades_sold_get.json).
+METADATA_TRADE_STATUSES = SHEET_TRADE_STATUSES | {
+    "PAY_PENDING": Status.UNKNOWN, "WAIT_PRE_AUTH_CONFIRM": Status.UNKNOWN,
+    "PAID_FORBID_CONSIGN": Status.AWAITING_SHIPMENT}
 
 
 def test_trade_status_table_covers_the_sheet() -> None:
-    assert taobao.TRADE_STATUS == SHEET_TRADE_STATUSES
+    assert taobao.TRADE_STATUS == METADATA_TRADE_STATUSES
 
 
 @pytest.mark.parametrize(("code", "expected"), [
@@ -183,7 +188,7 @@ def test_unknown_trade_status_is_unknown_and_logged(caplog: pytest.LogCaptureFix
 
 def test_shipped_set_matches_table() -> None:
     assert set(taobao.TRADE_STATUS) >= taobao.SHIPPED
-    assert taobao.TRACE_STATUS == {"已签收": Status.DELIVERED}
+    assert set(taobao.TRADE_STATUS) >= taobao.UNPAID
 
 
 # -- error mapping ----------------------------------------------------------------------------
@@ -227,14 +232,14 @@ def test_error_message_redacts_secrets() -> None:
 
 
 @pytest.mark.parametrize("payload", [
-    [], "text", {"other_response": {}}, {"trades_bought_get_response": []},
-    {"trades_bought_get_response": {"trades": {"trade": "x"}}},
-    {"trades_bought_get_response": {"trades": {"trade": [1]}}},
-    {"trades_bought_get_response": {"trades": {"trade": [{"status": "TRADE_FINISHED"}]}}},
-    {"trades_bought_get_response": {"total_results": "many"}},
-    {"trades_bought_get_response": {"trades": [{"tid": 1, "created": "yesterday"}]}},
-    {"trades_bought_get_response": {"trades": [{"tid": {"x": 1}}]}},
-    {"trades_bought_get_response": {"trades": [{"tid": True}]}},
+    [], "text", {"other_response": {}}, {"trades_sold_get_response": []},
+    {"trades_sold_get_response": {"trades": {"trade": "x"}}},
+    {"trades_sold_get_response": {"trades": {"trade": [1]}}},
+    {"trades_sold_get_response": {"trades": {"trade": [{"status": "TRADE_FINISHED"}]}}},
+    {"trades_sold_get_response": {"total_results": "many"}},
+    {"trades_sold_get_response": {"trades": [{"tid": 1, "created": "yesterday"}]}},
+    {"trades_sold_get_response": {"trades": [{"tid": {"x": 1}}]}},
+    {"trades_sold_get_response": {"trades": [{"tid": True}]}},
     {"error_response": "boom"},
 ])
 def test_wrong_shapes_are_provider_changed(payload: Any) -> None:
@@ -253,7 +258,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
 @settings(max_examples=150, deadline=None)
 @given(JSON)
 def test_fuzzed_payloads_only_raise_provider_errors(body: Any) -> None:
-    for payload in ({"trades_bought_get_response": body},
+    for payload in ({"trades_sold_get_response": body},
                     {"logistics_trace_search_response": body}, {"error_response": body}):
         with contextlib.suppress(ProviderError):
             taobao.parse_trades(payload, "me")
@@ -325,7 +330,7 @@ def test_call_layout_and_signature() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"trades_bought_get_response": {"total_results": 0}})
+        return httpx.Response(200, json={"trades_sold_get_response": {"total_results": 0}})
 
     run_with(handler, SETTINGS | {"sign_method": "hmac-sha256"},
              lambda p: p.call("taobao.trades.bought.get", "sess-1", {"fields": "tid", "x": ""}))
@@ -388,24 +393,29 @@ def test_list_orders_pages_and_attaches_traces() -> None:
         query = dict(parse_qsl(request.url.query.decode()))
         body = dict(parse_qsl(request.content.decode()))
         calls.append(query["method"])
-        if query["method"] == "taobao.trades.bought.get":
+        if query["method"] == "taobao.trades.sold.get":
             assert body["page_size"] == "2" and "start_created" in body
             return httpx.Response(200, json=trades_payload(*pages[body["page_no"]],
                                                            total_results=3))
         tid = body["tid"]
+        if query["method"] == "taobao.trade.fullinfo.get":
+            return httpx.Response(200, json=fullinfo_answer(tid))
         return httpx.Response(200, json={"logistics_trace_search_response": {
             "out_sid": f"ZT{tid}", "company_name": "中通快递", "tid": int(tid),
-            "status": "已签收" if tid == "1" else "运输中",
+            "status": "对方已签收" if tid == "1" else "物流公司揽收成功",
             "trace_list": {"transit_step_info": [
                 {"status_time": "2024-05-02 08:00:00", "status_desc": "到达",
-                 "action": "ARRIVE"}]}}})
+                 "action": "ARRIVE"},
+                {"status_time": "2024-05-03 08:00:00", "status_desc": "已签收",
+                 "action": "SIGNED" if tid == "1" else "SENT_SCAN"}]}}})
 
     session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
     orders = run_with(handler, SETTINGS | {"page_size": 2}, lambda p: p.list_orders(session))
-    assert calls.count("taobao.trades.bought.get") == 2
-    assert sorted(calls[2:]) == ["taobao.logistics.trace.search"] * 2
+    assert calls.count("taobao.trades.sold.get") == 2
+    assert sorted(calls[2:]) == (["taobao.logistics.trace.search"] * 2
+                                 + ["taobao.trade.fullinfo.get"] * 2)
     by_id = {o.order_id: o for o in orders}
-    assert by_id["1"].status is Status.DELIVERED  # the trace summary says signed
+    assert by_id["1"].status is Status.DELIVERED  # summary and steps both say signed
     assert by_id["3"].status is Status.DELIVERED  # the trade says finished
     assert by_id["2"].waybills == [] and by_id["2"].traces == {}
     assert [w.number for w in by_id["1"].waybills] == ["ZT1"]
@@ -415,7 +425,7 @@ def test_list_orders_pages_and_attaches_traces() -> None:
 def test_one_failing_trace_does_not_fail_the_sync() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         query = dict(parse_qsl(request.url.query.decode()))
-        if query["method"] == "taobao.trades.bought.get":
+        if query["method"] == "taobao.trades.sold.get":
             return httpx.Response(200, json=trades_payload(trade(1, "WAIT_BUYER_CONFIRM_GOODS")))
         return httpx.Response(200, json=load_fixture("taobao-error.json"))
 
@@ -427,7 +437,7 @@ def test_one_failing_trace_does_not_fail_the_sync() -> None:
 def test_expired_session_in_trace_fails_the_sync() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         query = dict(parse_qsl(request.url.query.decode()))
-        if query["method"] == "taobao.trades.bought.get":
+        if query["method"] == "taobao.trades.sold.get":
             return httpx.Response(200, json=trades_payload(trade(1, "WAIT_BUYER_CONFIRM_GOODS")))
         return httpx.Response(200, json=error(27))
 
@@ -441,7 +451,7 @@ def test_expired_session_in_trace_fails_the_sync() -> None:
 def test_bad_settings_are_config_errors(key: str, value: Any) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         query = dict(parse_qsl(request.url.query.decode()))
-        if query["method"] == "taobao.trades.bought.get":
+        if query["method"] == "taobao.trades.sold.get":
             return httpx.Response(200, json=trades_payload(trade(1, "WAIT_BUYER_CONFIRM_GOODS")))
         return httpx.Response(200, json=load_fixture("taobao-trace-search.json"))
 
@@ -451,6 +461,11 @@ def test_bad_settings_are_config_errors(key: str, value: Any) -> None:
 
 
 # -- trace lookups stop at the first failure -------------------------------------------------
+
+def fullinfo_answer(tid: str, company: str = "中通快递") -> dict[str, Any]:
+    return {"trade_fullinfo_get_response": {"trade": {"tid": int(tid), "orders": {"order": [
+        {"oid": int(tid) * 10, "invoice_no": f"ZT{tid}", "logistics_company": company}]}}}}
+
 
 def trace_answer(tid: str, status: str = "运输中", company: str = "中通快递") -> dict[str, Any]:
     return {"logistics_trace_search_response": {
@@ -472,13 +487,15 @@ def test_a_failing_trace_cancels_the_other_lookups(failure: httpx.Response,
 
     async def handler(request: httpx.Request) -> httpx.Response:
         query = dict(parse_qsl(request.url.query.decode()))
-        if query["method"] == "taobao.trades.bought.get":
+        if query["method"] == "taobao.trades.sold.get":
             return httpx.Response(200, json=trades_payload(*shipped, total_results=8))
         tid = dict(parse_qsl(request.content.decode()))["tid"]
         traces.append(tid)
         if tid == "1":
             return failure
         await asyncio.sleep(0.05)  # the other lookups are slower than the failing one
+        if query["method"] == "taobao.trade.fullinfo.get":
+            return httpx.Response(200, json=fullinfo_answer(tid))
         return httpx.Response(200, json=trace_answer(tid))
 
     async def main() -> tuple[int, int]:
@@ -545,11 +562,15 @@ def test_sandbox_quantities_come_through(sandbox: Any) -> None:
 def traced_orders(settings_: dict[str, Any], answers: dict[str, dict[str, Any]]) -> Any:
     def handler(request: httpx.Request) -> httpx.Response:
         query = dict(parse_qsl(request.url.query.decode()))
-        if query["method"] == "taobao.trades.bought.get":
+        if query["method"] == "taobao.trades.sold.get":
             return httpx.Response(200, json=trades_payload(
                 *(trade(int(t), "WAIT_BUYER_CONFIRM_GOODS") for t in answers),
                 total_results=len(answers)))
-        return httpx.Response(200, json=answers[dict(parse_qsl(request.content.decode()))["tid"]])
+        tid = dict(parse_qsl(request.content.decode()))["tid"]
+        if query["method"] == "taobao.trade.fullinfo.get":
+            company = answers[tid]["logistics_trace_search_response"]["company_name"]
+            return httpx.Response(200, json=fullinfo_answer(tid, company))
+        return httpx.Response(200, json=answers[tid])
 
     session = AccountSession("taobao", "me", TokenSet("sess"), lambda t: None)
     orders = run_with(handler, SETTINGS | settings_, lambda p: p.list_orders(session))
@@ -557,16 +578,19 @@ def traced_orders(settings_: dict[str, Any], answers: dict[str, dict[str, Any]])
 
 
 def test_trace_statuses_override_the_summary_table() -> None:
-    answers = {"1": trace_answer("1", "已签收"), "2": trace_answer("2", "运输中"),
+    """Summary texts of the vendor SDK (cattles/taobao-sdk-java
+    LogisticsTraceSearchResponse.java); "对方已签收" over steps that end in transit is no
+    delivery (bububa/opentaobao taobao_logistics_trace_search.json: offline.send)."""
+    answers = {"1": trace_answer("1", "对方已签收"), "2": trace_answer("2", "物流公司揽收成功"),
                "3": trace_answer("3", "派送中")}
     default = traced_orders({}, answers)
     assert [default[t].status for t in "123"] == [
-        Status.DELIVERED, Status.INFO_RECEIVED, Status.INFO_RECEIVED]
-    # Unmap the sample's guess, map two texts the sheet does not know.
-    table = {"已签收": "", "运输中": "in_transit", "派送中": "out_for_delivery"}
+        Status.INFO_RECEIVED, Status.IN_TRANSIT, Status.INFO_RECEIVED]
+    # Unmap one vendor text, map one it does not list; delivered still needs the steps.
+    table = {"物流公司揽收成功": "", "派送中": "out_for_delivery", "对方已签收": "delivered"}
     custom = traced_orders({"trace_statuses": table}, answers)
     assert [custom[t].status for t in "123"] == [
-        Status.INFO_RECEIVED, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY]
+        Status.INFO_RECEIVED, Status.INFO_RECEIVED, Status.OUT_FOR_DELIVERY]
 
 
 def test_company_carriers_override_the_crosswalk() -> None:

@@ -1,15 +1,28 @@
-"""Simulated Taobao Open Platform (TOP): gateway, OAuth, trades and logistics traces.
+"""Simulated Taobao Open Platform (TOP): gateway, OAuth, a shop's sold trades, traces.
 
-Written from the fact sheet taobao.md alone (never from provider code). Mounted at
-``/taobao``: ``/router/rest`` (gateway), ``/authorize`` and ``/token`` (OAuth).
+Written from the fact sheets (taobao.md, errata.md T1-T4) and the vendor's own API metadata
+(never from provider code). Mounted at ``/taobao``: ``/router/rest`` (gateway),
+``/authorize`` and ``/token`` (OAuth). The linked account is a seller (a shop).
 
 Documented behaviour reproduced: all-parameter signing (md5 / hmac / hmac-sha256), the
 ``<method>_response`` / ``error_response`` framing (HTTP 200), error codes 21 and 50 with
-``isv.invalid-parameter``, the double-wrapped lists, ``page_no``/``page_size``/
-``total_results``/``use_has_next`` paging, ``fields`` selection, the OAuth code flow and
-token fields, the ``access_denied`` redirect on refusal, ``tid``/``is_split``/``sub_tid`` of
-trace.search. Everything marked ``SANDBOX-ONLY`` is a plausible behaviour for an item the
-sheet leaves UNKNOWN; providers must not depend on it.
+``isv.invalid-parameter``, code 22 for a method outside TOP's catalogue (errata T1:
+``taobao.trades.bought.get`` is not in it), the double-wrapped lists, ``fields`` selection,
+the OAuth code flow and token fields, the ``access_denied`` redirect on refusal, and, per
+``bububa/opentaobao`` (generated from TOP metadata, ``metadata/assets/json/``):
+``taobao.trades.sold.get`` (``tbtrade/taobao_trades_sold_get.json``: ``fields`` required,
+``page_no``/``page_size`` default 40 max 100, ``total_results`` or ``has_next`` with
+``use_has_next=true``, ``orders.invoice_no``/``orders.logistics_company`` per sub-order),
+``taobao.trade.fullinfo.get`` (``tbtrade/taobao_trade_fullinfo_get.json``: ``fields`` and
+``tid`` required, one ``trade``) and ``taobao.logistics.trace.search``
+(``tblogistics/taobao_logistics_trace_search.json``: ``tid`` required, ``is_split``,
+``sub_tid``; no ``seller_nick``: like any TOP parameter the API does not declare, it is
+ignored, not refused). The trace summary ``status`` speaks the vendor Java SDK's
+vocabulary (``LogisticsTraceSearchResponse.java``, errata T3), and waybills consigned with
+``offline.send`` answer "对方已签收" as soon as they ship, as the metadata warns. Step
+``action`` codes follow errata T4 (third-party evidence). Everything marked
+``SANDBOX-ONLY`` is a plausible behaviour for an item the sources leave open; providers
+must not depend on it.
 """
 
 from __future__ import annotations
@@ -31,31 +44,49 @@ BEIJING = timezone(timedelta(hours=8))
 FMT = "%Y-%m-%d %H:%M:%S"
 APP_KEY = "23800001"
 APP_SECRET = "sandbox-taobao-app-secret"  # noqa: S105 - public sandbox credential
-BUYER_ID = "2200000001"
-BUYER_NICK = "sandbox_buyer"
-TRADES = "taobao.trades.bought.get"
+SELLER_ID = "2200000001"
+TRADES = "taobao.trades.sold.get"
+FULLINFO = "taobao.trade.fullinfo.get"
 TRACE = "taobao.logistics.trace.search"
+#: The part of TOP's catalogue this simulator serves; any other method answers code 22 as
+#: TOP does for a method it does not have (errata T1: taobao.trades.bought.get is one).
+CATALOGUE = frozenset({TRADES, FULLINFO, TRACE})
 
-# Dataset order status (Kuaishou vocabulary) -> Taobao trade status (taobao.md §5).
+# Dataset order status (Kuaishou vocabulary) -> Taobao trade status (trades.sold.get
+# metadata: WAIT_SELLER_SEND_GOODS paid, WAIT_BUYER_CONFIRM_GOODS shipped, TRADE_FINISHED,
+# TRADE_CLOSED refunded after payment).
 _TRADE_STATUS = {30: "WAIT_SELLER_SEND_GOODS", 40: "WAIT_BUYER_CONFIRM_GOODS",
                  70: "TRADE_FINISHED", 80: "TRADE_CLOSED"}
 
-# SANDBOX-ONLY: the trace ``action`` vocabulary is UNKNOWN except ARRIVE (taobao.md §6).
+# Step ``action`` per stage: errata T4's codes (third-party evidence; STA_SIGN = signed by a
+# station, waiting for pickup) and the sheet's ARRIVE; the stages T4 has no code for use
+# SANDBOX-ONLY codes.
 _ACTIONS = {
-    "accepted": "ACCEPT", "picked_up": "GOT", "in_transit": "DEPARTURE", "customs": "CUSTOMS",
-    "customs_failed": "CUSTOMS_FAILED", "arrived_city": "ARRIVE", "out_for_delivery": "SENT_SCAN",
-    "at_station": "STA_INBOUND", "delivered": "SIGNED", "delivered_station": "STA_SIGN",
-    "failed_attempt": "FAILED", "problem": "ERROR", "returning": "RETURN",
-    "returned": "RETURN_SIGNED", "refused": "REJECT", "cancelled": "CANCEL",
+    "accepted": "CONSIGN", "picked_up": "GOT", "in_transit": "DEPARTURE",
+    "customs": "DEPARTURE", "customs_failed": "CUSTOMS_FAILED", "arrived_city": "ARRIVAL",
+    "out_for_delivery": "SENT_SCAN", "at_station": "STA_SIGN", "delivered": "SIGNED",
+    "delivered_station": "TMS_SIGN", "failed_attempt": "FAILED", "problem": "ERROR",
+    "returning": "RETURN", "returned": "RETURN_SIGNED", "refused": "FAILED",
+    "cancelled": "CANCEL",
 }
-# Summary ``status`` of a trace: "已签收" is the sheet's sample; the rest is SANDBOX-ONLY.
-_SUMMARY = {"delivered": "已签收", "delivered_station": "已签收", "returned": "已退回",
-            "refused": "对方拒绝签收", "cancelled": "已取消"}
+# Summary ``status`` from the vendor SDK's vocabulary (errata T3) for the last stage; the
+# pairing of stages with these texts is SANDBOX-ONLY.
+_SUMMARY = {
+    "accepted": "物流公司已接单", "delivered": "对方已签收", "delivered_station": "对方已签收",
+    "failed_attempt": "签收失败", "refused": "对方拒绝签收", "returning": "签收失败",
+    "returned": "签收失败", "cancelled": "物流公司不接单",
+}
+_MOVING = "物流公司揽收成功"  # every other stage: the carrier has the parcel
+_WAITING = "等候发送给物流公司"  # no scan yet
+_SIGNED = "对方已签收"
 _COMPANIES = {"yuantong": "圆通速递", "shunfeng": "顺丰速运", "shentong": "申通快递",
               "yunda": "韵达快递", "jtexpress": "极兔速递", "zhongtong": "中通快递",
               "jd": "京东快递", "youzhengguonei": "邮政快递包裹", "debangwuliu": "德邦快递",
               "ems": "EMS", "huitongkuaidi": "百世快递", "cainiao": "菜鸟速递"}
-_ORDER_FIELDS = ("oid", "title", "pic_path", "total_fee", "num")
+_ORDER_FIELDS = ("oid", "title", "pic_path", "total_fee", "num", "status", "invoice_no",
+                 "logistics_company", "consign_time")
+# The sub-order fields that name the package (metadata: 子订单所在包裹的运单号 / 快递公司名称).
+_WAYBILL_FIELDS = ("invoice_no", "logistics_company")
 
 
 def top_sign(params: dict[str, str], secret: str, method: str) -> str:
@@ -102,9 +133,13 @@ class TaobaoService(Service):
         self._codes: dict[str, _Grant] = {}
         self._sessions: dict[str, _Token] = {}
         self._refresh: dict[str, datetime] = {}
-        # SANDBOX-ONLY lifetimes (the sheet gives field names, not values).
+        # SANDBOX-ONLY lifetimes (the sheet gives field names, not values). ``list_waybills``
+        # off: trades.sold.get leaves the sub-orders' waybill fields out (its metadata says
+        # the list holds part of a trade, fullinfo.get the rest), so a client must ask
+        # fullinfo.get.
         self.settings: dict[str, Any] = {"approve": True, "access_ttl": 86400,
-                                         "refresh_ttl": 30 * 86400, "code_ttl": 600}
+                                         "refresh_ttl": 30 * 86400, "code_ttl": 600,
+                                         "list_waybills": True}
 
     def credentials(self, base_url: str) -> dict[str, str]:
         return {"app_key": APP_KEY, "app_secret": APP_SECRET, "sign_method": "md5",
@@ -188,7 +223,7 @@ class TaobaoService(Service):
             "access_token": access, "token_type": "Bearer", "expires_in": ttl,
             "refresh_token": refresh, "re_expires_in": rttl, "r1_expires_in": ttl,
             "r2_expires_in": ttl, "w1_expires_in": ttl, "w2_expires_in": ttl,
-            "taobao_user_id": BUYER_ID, "taobao_user_nick": BUYER_NICK})
+            "taobao_user_id": SELLER_ID, "taobao_user_nick": self.dataset.seller_nick})
 
     # -- gateway ----------------------------------------------------------------------------
     def _gateway(self, p: dict[str, str]) -> Response:
@@ -213,7 +248,7 @@ class TaobaoService(Service):
             return top_error(33, "Invalid version")
         if p.get("format") != "json":  # SANDBOX-ONLY: the real default is XML
             return top_error(23, "Invalid format", "isv.invalid-format", "sandbox speaks json")
-        if p["method"] not in (TRADES, TRACE):
+        if p["method"] not in CATALOGUE:
             return top_error(22, "Invalid method")
         session = p.get("session", "")
         if not session:
@@ -224,12 +259,14 @@ class TaobaoService(Service):
             return top_error(27, "Invalid session", "invalid-sessionkey", "SessionKey非法")
         if p["method"] == TRADES:
             return self._trades(p)
+        if p["method"] == FULLINFO:
+            return self._fullinfo(p)
         return self._trace(p)
 
     def _mine(self) -> list[tuple[int, ShopOrder]]:
-        """The buyer's subset of the shop orders: paid, closed, shipped and finished ones
-        (the dataset cycles through six kinds; the two-package kind is left out because
-        split consignments are UNKNOWN)."""
+        """The Taobao shop's orders: paid, closed, shipped and finished ones (the dataset
+        cycles through six kinds; the kind shipped in two packages for one line item is
+        left out: sold.get names one package per sub-order)."""
         return [(i, o) for i, o in enumerate(self.dataset.orders) if i % 6 in (0, 1, 2, 4)]
 
     def _trade_status(self, index: int, order: ShopOrder) -> str:
@@ -237,8 +274,14 @@ class TaobaoService(Service):
             return "TRADE_CLOSED_BY_TAOBAO"
         return _TRADE_STATUS.get(order.status, "WAIT_BUYER_CONFIRM_GOODS")
 
+    @staticmethod
+    def offline(order: ShopOrder) -> bool:
+        """SANDBOX-ONLY: some orders (oid divisible by 4) were consigned with
+        ``offline.send``."""
+        return order.oid % 4 == 0
+
     def _trades(self, p: dict[str, str]) -> Response:
-        fields = [f.strip() for f in p.get("fields", "").split(",") if f.strip()]
+        fields = _fields(p)
         if not fields:
             return _bad_param("fields")
         try:
@@ -247,32 +290,58 @@ class TaobaoService(Service):
             end = _parse_time(p["end_created"]) if p.get("end_created") else None
         except ValueError:
             return _bad_param("page_no/page_size/start_created/end_created")
-        if page_no < 1 or not 1 <= size <= 100:  # sold.get family limits (taobao.md §5)
+        if page_no < 1 or not 1 <= size <= 100:  # metadata: default 40, max 100
             return _bad_param("page_size")
+        if not self.settings["list_waybills"]:
+            fields = [f for f in fields if f.removeprefix("orders.") not in _WAYBILL_FIELDS]
         rows = []
         for index, order in self._mine():
             created = at(self.dataset.epoch, order.create_hours)
             if (start and created < start) or (end and created > end):
                 continue
             rows.append((created, self._render(index, order, created, fields)))
-        rows.sort(key=lambda r: r[0], reverse=True)
+        rows.sort(key=lambda r: r[0], reverse=True)  # metadata: newest created first
         chunk = [r[1] for r in rows[(page_no - 1) * size: page_no * size]]
         body: dict[str, Any] = {"trades": {"trade": chunk}}
         if p.get("use_has_next") == "true":
             body["has_next"] = page_no * size < len(rows)
         else:
             body["total_results"] = len(rows)
-        return json_response({"trades_bought_get_response": body})
+        return json_response({"trades_sold_get_response": body})
+
+    def _fullinfo(self, p: dict[str, str]) -> Response:
+        fields = _fields(p)
+        if not fields:
+            return _bad_param("fields")
+        tid = p.get("tid", "")
+        if not tid.isdigit():
+            return _bad_param("tid")
+        found = next(((i, o) for i, o in self._mine() if str(o.oid) == tid), None)
+        if found is None:
+            # SANDBOX-ONLY code and sub_code for a trade that is not this seller's.
+            return top_error(15, "Remote service error", "isv.trade-not-exist", "交易不存在")
+        index, order = found
+        trade = self._render(index, order, at(self.dataset.epoch, order.create_hours), fields)
+        return json_response({"trade_fullinfo_get_response": {"trade": trade}})
 
     def _render(self, index: int, order: ShopOrder, created: datetime,
                 fields: list[str]) -> dict[str, Any]:
+        status = self._trade_status(index, order)
         full: dict[str, Any] = {
             "tid": order.oid, "created": created.astimezone(BEIJING).strftime(FMT),
-            "status": self._trade_status(index, order), "seller_nick": self.dataset.seller_nick,
+            "modified": at(self.dataset.epoch, order.update_hours).astimezone(BEIJING)
+            .strftime(FMT), "status": status, "seller_nick": self.dataset.seller_nick,
             "payment": f"{order.total_fee / 100:.2f}"}
-        sub = {"oid": order.oid * 10 + 1, "title": order.title, "num": order.quantity,
-               "pic_path": f"https://img.example.invalid/{order.oid}.jpg",
-               "total_fee": f"{order.total_fee / 100:.2f}"}
+        sub: dict[str, Any] = {
+            "oid": order.oid * 10 + 1, "title": order.title, "num": order.quantity,
+            "pic_path": f"https://img.example.invalid/{order.oid}.jpg", "status": status,
+            "total_fee": f"{order.total_fee / 100:.2f}"}
+        if order.waybills:
+            number = order.waybills[0][0]
+            shipment = self.dataset.shipment(number)
+            carrier = shipment.carrier if shipment else "yuantong"
+            sub |= {"invoice_no": number,
+                    "logistics_company": _COMPANIES.get(carrier, carrier)}
         trade = {k: v for k, v in full.items() if k in fields}
         wanted = [f.removeprefix("orders.") for f in fields if f.startswith("orders.")]
         if "orders" in fields:
@@ -296,18 +365,27 @@ class TaobaoService(Service):
             return top_error(50, "Remote service error", "isv.logistics-trace-not-exist",
                              "物流信息不存在")
         order = found[1]
-        number = order.waybills[0][0]  # one waybill per answer (split shapes are UNKNOWN)
+        number = order.waybills[0][0]  # one package per trade here (see _mine)
         self.stats.record_number(self.name, number)
         shipment = self.dataset.shipment(number)
         events = shipment.visible(self.hours_now()) if shipment else []
         steps = [{"status_time": at(self.dataset.epoch, e.hours).astimezone(BEIJING).strftime(
                      FMT), "status_desc": e.text, "action": _ACTIONS[e.stage]} for e in events]
         carrier = shipment.carrier if shipment else "yuantong"
-        summary = _SUMMARY.get(events[-1].stage, "运输中") if events else "等候揽收"
+        if self.offline(order):
+            summary = _SIGNED  # metadata: offline.send waybills say so as soon as they ship
+        elif events:
+            summary = _SUMMARY.get(events[-1].stage, _MOVING)
+        else:
+            summary = _WAITING
         return json_response({"logistics_trace_search_response": {
             "out_sid": number, "company_name": _COMPANIES.get(carrier, carrier),
             "tid": order.oid, "status": summary,
             "trace_list": {"transit_step_info": steps}}})
+
+
+def _fields(p: dict[str, str]) -> list[str]:
+    return [f.strip() for f in p.get("fields", "").split(",") if f.strip()]
 
 
 def _oauth_error(error: str, description: str) -> Response:
