@@ -153,7 +153,9 @@ class RateLimiter:
         self._memory = memory if self.interval else None
         self._name = name
         if self._memory is not None:
-            self._next = time.monotonic() + _recall(self._memory, name)
+            # Never more than one interval: a time in the file that lies ahead (edited by
+            # hand, or the wall clock stepped back since) must not stall sync or add.
+            self._next = time.monotonic() + min(_recall(self._memory, name), self.interval)
 
     def remember(self) -> None:
         """Leave the time of this provider's next allowed request for the next process."""
