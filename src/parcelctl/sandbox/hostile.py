@@ -10,7 +10,7 @@ compromised mirror or a misbehaving backend can. Each one takes the service's ow
   it is sent;
 * ``ancient_time``: the answer with every ``yyyy-MM-dd HH:mm:ss`` made 0001-01-01 00:00:00;
 * ``event_flood``: the answer's longest list of objects (a timeline) grown to ``size``
-  entries (default 200,000), each a copy of its first with a numbered text;
+  entries (default 200,000), each a copy of its first with a numbered (non-ASCII) text;
 * ``control_text``: the answer with terminal escapes, OSC 8, BEL, bidi overrides,
   zero-width and C1 characters appended to every longer non-ASCII text.
 """
@@ -104,7 +104,8 @@ def _flood(payload: Any, size: int) -> None:
     if not found:
         return
     first = found[0]
-    texts = [k for k, v in first.items() if isinstance(v, str)]
+    # A text (not a time, a code or a number), so that each copy is a distinct event.
+    texts = [k for k, v in first.items() if isinstance(v, str) and not v.isascii()]
     key = max(texts, key=lambda k: len(first[k]), default=None)
     for number in range(len(found), size):
         item = copy.copy(first)
