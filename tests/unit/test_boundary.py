@@ -171,3 +171,19 @@ def test_times_at_the_edges() -> None:
         checked_time(datetime(9999, 12, 31, tzinfo=UTC), "x")
     with pytest.raises(ProviderChanged):
         checked_time(datetime(2025, 1, 1), "x")  # naive
+
+
+@pytest.mark.parametrize(("key", "bad", "good"), [
+    ("http.max_body_mb", [0, 0.5, 2000, float("inf"), float("nan"), "10"], [1, 10, 1024]),
+    ("sync.deadline", [0, -5, 1e9, float("inf"), True], [1, 1800, 86400]),
+])
+def test_limit_settings_have_finite_ranges(key: str, bad: list[object], good: list[object]
+                                           ) -> None:
+    from parcelctl import config_keys
+    from parcelctl.errors import UsageError
+
+    for value in bad:
+        with pytest.raises(UsageError, match=key.replace(".", r"\.")):
+            config_keys.check(key, value)
+    for value in good:
+        config_keys.check(key, value)
