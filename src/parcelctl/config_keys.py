@@ -107,6 +107,8 @@ def _known() -> dict[str, Check]:
     keys: dict[str, Check] = {
         "display.language": _choice("zh", "en"),
         "http.timeout": positive,
+        "http.max_body_mb": _number(1.0, 1024.0),
+        "sync.deadline": _number(1.0, 86400.0),
         "secrets.backend": _choice("keyring", "file"),
         "polling.stale_days": zero_or_more,
         "polling.stale_minutes": zero_or_more,

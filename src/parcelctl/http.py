@@ -3,7 +3,12 @@
 Providers call :meth:`HttpClient.request`; they never create ``httpx`` clients themselves,
 so every request of every provider gets the same politeness rules:
 
-* a timeout on every request (connect and read);
+* a deadline on every request: connect, headers and the whole body within ``timeout``
+  seconds (``http.timeout``), so a server that drips a byte a second is cut off, not
+  waited for (httpx's own timeout is per read);
+* a cap on every answer's size, raw and decompressed (``http.max_body_mb``): the body is
+  streamed and counted, and gzip/deflate are inflated here with a bounded output, so a
+  1 MB gzip that expands to 1 GB costs at most the cap in memory;
 * a minimum spacing between requests per provider (token-bucket style, shared by every
   coroutine of that provider, so concurrency never exceeds the documented rate);
 * retries with exponential backoff and jitter for idempotent calls and for 5xx/transport
@@ -19,6 +24,7 @@ import logging
 import random
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import __version__
-from .errors import ProviderChanged, RateLimited, TransientError
+from .errors import ProviderChanged, ProviderError, RateLimited, TransientError
 
 log = logging.getLogger("parcelctl.http")
 
@@ -72,6 +78,14 @@ def _no_ca_context() -> Any:
 
 USER_AGENT = f"parcelctl/{__version__} (+https://github.com/parcelctl/parcelctl)"
 
+#: Default cap on one answer, raw and decompressed (``http.max_body_mb``), and its range.
+MAX_BODY_MB = 10.0
+MAX_BODY_RANGE = (1.0, 1024.0)
+#: ``http.timeout`` is used as each request's whole deadline; a hand-edited ``inf`` is this.
+MAX_TIMEOUT = 3600.0
+#: Only encodings this module inflates with a bounded output are asked for.
+ACCEPT_ENCODING = "gzip, deflate"
+
 _SECRETS: set[str] = set()
 _SECRET_PARAM = re.compile(
     r"(?i)((?:access_token|refresh_token|app_secret|sign|key|token|17token|secret|code|session)"
@@ -99,10 +113,19 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
+    """Every log record, to the file or to stderr (``--debug``): secrets redacted, and
+    server text neutralised (``textsafe.log_line``: no escape sequence reaches a terminal
+    that shows the log, no line feed forges a record)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        from .textsafe import log_line, terminal
+
         message = record.getMessage()
-        record.msg = redact(message)
+        record.msg = log_line(redact(message))
         record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = terminal(redact(
+                logging.Formatter().formatException(record.exc_info)))
         return True
 
 
@@ -130,7 +153,9 @@ class RateLimiter:
         self._memory = memory if self.interval else None
         self._name = name
         if self._memory is not None:
-            self._next = time.monotonic() + _recall(self._memory, name)
+            # Never more than one interval: a time in the file that lies ahead (edited by
+            # hand, or the wall clock stepped back since) must not stall sync or add.
+            self._next = time.monotonic() + min(_recall(self._memory, name), self.interval)
 
     def remember(self) -> None:
         """Leave the time of this provider's next allowed request for the next process."""
@@ -194,8 +219,10 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         rate_memory: Path | None = None,
         tls: bool = True,
+        max_body: int = int(MAX_BODY_MB * 2**20),
     ) -> None:
-        """``tls=False``: every URL of this provider is ``http://`` (see _no_ca_context)."""
+        """``tls=False``: every URL of this provider is ``http://`` (see _no_ca_context).
+        ``timeout``: each request's deadline (seconds); ``max_body``: bytes per answer."""
         self.provider = provider
         self._verify = _tls_context if tls else _no_ca_context
         self.limiter = RateLimiter(rate, memory=rate_memory, name=provider)
@@ -203,7 +230,8 @@ class HttpClient:
         self.concurrency = max(1, concurrency)
         self.semaphore = asyncio.Semaphore(self.concurrency)
         self.requests_sent = 0
-        self._timeout = timeout
+        self._timeout = min(max(timeout, 0.001), MAX_TIMEOUT)
+        self.max_body = max(1, max_body)
         self._transport = transport
         # Lanes: one single-connection client per request in flight instead of one pool of
         # ``concurrency`` connections. httpcore walks every connection of its pool (and asks
@@ -236,7 +264,7 @@ class HttpClient:
     def _new_client(self, connections: int) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
             transport=self._transport,
             follow_redirects=False,
             verify=self._verify() if self._transport is None else True,
@@ -306,22 +334,24 @@ class HttpClient:
                         # free slot or a lane in between would bunch requests up.
                         await self.limiter.acquire()
                         self.requests_sent += 1
-                        response = await client.request(
+                        response = await self._send(client, client.build_request(
                             method, url, params=params, data=data, json=json,
-                            content=content, headers=headers)
+                            content=content, headers=headers))
                     finally:
                         self._give_back(client)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error: Exception = exc
                 retry_ok = True  # nothing was sent
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+            except (httpx.TimeoutException, httpx.TransportError, TimeoutError) as exc:
                 error = exc
                 retry_ok = idempotent and resend_unanswered
             else:
                 if response.status_code == 429:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     wait = retry_after if retry_after is not None else self._backoff(attempt)
-                    self.limiter.penalize(wait)
+                    # Never longer than we would wait ourselves (a far-future HTTP date,
+                    # a clock step): the other requests of this run wait on it too.
+                    self.limiter.penalize(min(wait, self.retry.max_retry_after))
                     if attempt >= self.retry.attempts or wait > self.retry.max_retry_after:
                         raise RateLimited(
                             "the service is throttling requests (HTTP 429)",
@@ -341,25 +371,125 @@ class HttpClient:
                 else:
                     return response
             if not retry_ok or attempt >= self.retry.attempts:
-                raise _as_provider_error(error, self.provider) from None
+                raise _as_provider_error(error, self.provider, self._timeout) from None
             delay = self._backoff(attempt)
             log.debug("%s: %s, retry %d in %.2fs", self.provider, type(error).__name__,
                       attempt, delay)
             await asyncio.sleep(delay)
+
+    async def _send(self, client: httpx.AsyncClient, request: httpx.Request
+                    ) -> httpx.Response:
+        """One exchange within the deadline, its body read capped (see :func:`read_capped`).
+        A cancelled or refused read closes the connection, never returns it to the pool."""
+        async with asyncio.timeout(self._timeout):
+            streamed = await client.send(request, stream=True)
+            try:
+                body = await read_capped(streamed, self.max_body, self.provider)
+            finally:
+                await streamed.aclose()
+        return complete(streamed, body)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.retry.max_delay, self.retry.base_delay * 2.0 ** (attempt - 1))
         return base * (0.5 + random.random() / 2)
 
 
-def _as_provider_error(error: Exception, provider: str) -> Exception:
+def _as_provider_error(error: Exception, provider: str, timeout: float) -> Exception:
     if isinstance(error, TransientError):
         return error
-    if isinstance(error, httpx.TimeoutException):
-        return TransientError("the service did not answer in time", provider=provider,
+    if isinstance(error, httpx.TimeoutException | TimeoutError):
+        return TransientError(f"the service did not answer within {timeout:g}s "
+                              "(http.timeout)", provider=provider,
                               hint="check your network and try again later")
     return TransientError(f"cannot reach the service ({type(error).__name__})",
                           provider=provider, hint="check your network and try again later")
+
+
+def too_large(provider: str, limit: int) -> ProviderError:
+    return ProviderError(f"answered with more than {limit / 2**20:g} MB; refused",
+                         provider=provider,
+                         hint="if such answers are genuine, raise http.max_body_mb")
+
+
+class _Inflater:
+    """gzip/deflate with a bounded output per call (``zlib``'s ``max_length``)."""
+
+    def __init__(self, encoding: str, provider: str) -> None:
+        self.encoding = encoding
+        self.provider = provider
+        self.started = False
+        wbits = zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._z = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """At most ``room`` bytes out; exactly ``room`` means "there was more"."""
+        try:
+            out = self._z.decompress(data, room)
+        except zlib.error:
+            if self.encoding != "deflate" or self.started:
+                raise self.lie() from None
+            # "deflate" is raw DEFLATE on some servers (httpx accepts both).
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            self.started = True
+            return self.feed(data, room)
+        self.started = True
+        return out
+
+    def finish(self) -> None:
+        if not self._z.eof:
+            raise self.lie()
+
+    def lie(self) -> ProviderChanged:
+        return ProviderChanged(f"sent a body that is not the {self.encoding} it declares "
+                               "(Content-Encoding)", provider=self.provider)
+
+
+async def read_capped(response: httpx.Response, limit: int, provider: str) -> bytes:
+    """The decoded body of a streamed response, refused past ``limit`` bytes raw or
+    decoded. A declared Content-Length over the limit is refused before reading."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(provider, limit)
+    try:
+        content = response.content  # read already: an answer built in memory (tests)
+    except httpx.ResponseNotRead:
+        pass
+    else:
+        if len(content) > limit:
+            raise too_large(provider, limit)
+        return content
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    inflater: _Inflater | None = None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflater = _Inflater(encoding, provider)
+    elif encoding not in ("", "identity"):
+        raise ProviderChanged(f"sent a body in an encoding parcelctl did not ask for "
+                              f"({encoding[:30]!r})", provider=provider)
+    parts: list[bytes] = []
+    raw = size = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        if raw > limit:
+            raise too_large(provider, limit)
+        if inflater is not None:
+            chunk = inflater.feed(chunk, limit - size + 1)
+        size += len(chunk)
+        if size > limit:
+            raise too_large(provider, limit)
+        parts.append(chunk)
+    if inflater is not None and raw:
+        inflater.finish()
+    return b"".join(parts)
+
+
+def complete(streamed: httpx.Response, body: bytes) -> httpx.Response:
+    """A read response with ``body`` as its (already decoded) content."""
+    headers = [(k, v) for k, v in streamed.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    extensions = {k: v for k, v in streamed.extensions.items()
+                  if k in ("http_version", "reason_phrase")}
+    return httpx.Response(streamed.status_code, headers=headers, content=body,
+                          request=streamed.request, extensions=extensions)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -402,6 +532,9 @@ def json_body(response: httpx.Response, provider: str) -> Any:
         if _SURROGATE_ESCAPE.search(response.content):
             data = _scrub(data)
         return data
+    except RecursionError:
+        raise ProviderChanged("answered with JSON nested too deeply to read",
+                              provider=provider) from None
     except ValueError:
         snippet = response.text[:60].replace("\n", " ")
         raise ProviderChanged(
@@ -409,6 +542,38 @@ def json_body(response: httpx.Response, provider: str) -> Any:
             f"({redact(snippet)!r}…)",
             provider=provider,
         ) from None
+
+
+def post_within(url: str, *, content: bytes, headers: Mapping[str, str], deadline: float,
+                max_body: int = 64 * 1024) -> int:
+    """POST and read the answer within ``deadline`` seconds in all (a receiver that
+    drips its answer is a failed delivery, not a slow success); the status code. Raises
+    ``httpx.HTTPError`` or ``TimeoutError``. For callers without an event loop of their
+    own (notification channels); inside one it runs on a helper thread."""
+    deadline = min(max(deadline, 0.001), MAX_TIMEOUT)
+
+    async def post() -> int:
+        async with httpx.AsyncClient(timeout=deadline, follow_redirects=False,
+                                     headers={"Accept-Encoding": ACCEPT_ENCODING}) as client:
+            async with asyncio.timeout(deadline):
+                streamed = await client.send(client.build_request(
+                    "POST", url, content=content, headers=dict(headers)), stream=True)
+                try:
+                    await read_capped(streamed, max_body, "webhook")
+                except ProviderError:
+                    pass  # the status is the answer; an odd body does not undo delivery
+                finally:
+                    await streamed.aclose()
+                return streamed.status_code
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(post())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, post()).result()
 
 
 async def gather_or_cancel(jobs: list[Awaitable[T]]) -> list[T]:

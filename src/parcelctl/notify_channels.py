@@ -42,13 +42,27 @@ class Channel(Protocol):
 
 def encode_body(payload: Mapping[str, Any]) -> bytes:
     """The exact bytes POSTed (and signed): compact, sorted, UTF-8."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":")).encode("utf-8")
+    from .textsafe import json_text
+
+    return json_text(json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                separators=(",", ":"))).encode("utf-8")
 
 
 def sign(body: bytes, secret: str) -> str:
     """``X-Parcelctl-Signature`` value: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def desktop_text(message: Message) -> tuple[str, str]:
+    """(summary, body) for ``notify-send``, given after ``--`` so that a text starting with
+    ``-`` is never an option. The body is markup to notification servers (``<b>``,
+    ``<a href>``, ``<img>``): escaped, so a carrier's text shows as written. Both are
+    neutralised like every sink (``textsafe``)."""
+    from html import escape
+
+    from .textsafe import terminal
+
+    return terminal(message.title), escape(terminal(message.body), quote=False)
 
 
 class DesktopChannel:
@@ -63,7 +77,7 @@ class DesktopChannel:
         if not binary:
             raise ChannelError("notify-send not found (install libnotify) — or run: "
                                "parcelctl config set notify.desktop.enabled false")
-        _run([binary, "--app-name=parcelctl", message.title, message.body], None,
+        _run([binary, "--app-name=parcelctl", "--", *desktop_text(message)], None,
              self.timeout, shell=False, env=None)
 
 
@@ -88,13 +102,19 @@ class WebhookChannel:
                    "X-Parcelctl-Event": str(message.payload.get("type", ""))}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
+        from .http import post_within
+
         try:
-            response = httpx.post(self.url, content=body, headers=headers,
-                                  timeout=self.timeout, follow_redirects=False)
+            # ``timeout`` is the whole delivery's deadline, not a per-read one.
+            status = post_within(self.url, content=body, headers=headers,
+                                 deadline=self.timeout)
+        except TimeoutError:
+            raise ChannelError(f"webhook {self.where}: no complete answer within "
+                               f"{self.timeout:g}s (notify.webhook.timeout)") from None
         except httpx.HTTPError as exc:
             raise ChannelError(f"webhook {self.where}: {type(exc).__name__}") from None
-        if not 200 <= response.status_code < 300:
-            raise ChannelError(f"webhook {self.where} answered HTTP {response.status_code}")
+        if not 200 <= status < 300:
+            raise ChannelError(f"webhook {self.where} answered HTTP {status}")
 
 
 class CommandChannel:
@@ -111,7 +131,9 @@ class CommandChannel:
                    PARCELCTL_NUMBER=str(payload.get("number") or ""),
                    PARCELCTL_STATUS=str(payload.get("new_status") or ""),
                    PARCELCTL_TITLE=message.title)
-        data = (json.dumps(payload, ensure_ascii=False) + "\n").encode("utf-8")
+        from .textsafe import json_text
+
+        data = (json_text(json.dumps(payload, ensure_ascii=False)) + "\n").encode("utf-8")
         # The user's own command from their own config: a shell is the point.
         _run(self.command, data, self.timeout, shell=True, env=env)  # noqa: S604
 

@@ -42,8 +42,17 @@ def make_provider(config: Config, name: str, *, require_configured: bool = True
         concurrency=int(settings.get("concurrency") or cls.concurrency),
         rate_memory=config.paths.state_dir / "ratelimits.json",
         tls=_uses_tls(cls, settings),
+        max_body=max_body_bytes(config),
     )
     return cls(settings, http), http
+
+
+def max_body_bytes(config: Config) -> int:
+    """``http.max_body_mb`` in bytes, held to its range (a hand-edited file included)."""
+    from .http import MAX_BODY_MB, MAX_BODY_RANGE
+
+    low, high = MAX_BODY_RANGE
+    return int(min(max(config.number("http.max_body_mb", MAX_BODY_MB), low), high) * 2**20)
 
 
 def _uses_tls(cls: type[Provider], settings: dict[str, Any]) -> bool:

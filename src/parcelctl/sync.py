@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import boundary
 from .config import Config
 from .errors import AuthorizationNeeded, ConfigError, ExitCode, ParcelctlError
 from .http import gather_or_cancel
@@ -124,6 +125,9 @@ class Syncer:
         # One writer at a time on the store's connection: a streamed import keeps its
         # transaction open across awaits, and every other write waits for it here.
         self._writing = asyncio.Lock()
+        # Every provider call ends by then (boundary): how long sync holds its lock.
+        self.deadline = boundary.Deadline.after(
+            self.config.number("sync.deadline", boundary.DEADLINE_SECONDS))
         summary = SyncSummary(started_at=self.clock())
         accounts = [a for a in self.store.accounts()
                     if (providers is None or a["provider"] in providers) and only_ids is None]
@@ -194,9 +198,12 @@ class Syncer:
             session = AccountSession(provider_name, account, tokens, persist,
                                      since=datetime.fromisoformat(since) if since else None)
             tracker = tracking_provider_name(self.config)
-            async for page in platform.iter_orders(session):
-                unit.items += len(page)
-                await writer.add(page)
+            # Whatever the platform's answers raise is its error, not the run's (boundary).
+            async with contextlib.aclosing(boundary.pages(
+                    provider_name, platform.iter_orders(session), self.deadline)) as pages:
+                async for page in pages:
+                    unit.items += len(page)
+                    await writer.add(page)
 
             def finish() -> None:
                 self.store.upsert_account(
@@ -274,10 +281,15 @@ class Syncer:
                                                  or tracker.concurrency)))
             writer = _AnswerWriter(self, unit, summary, min_minutes)
 
+            async def asked(batch: list[tuple[Any, TrackRequest]]) -> list[TrackResult]:
+                results = await tracker.track([req for _, req in batch])
+                return [boundary.vet_result(name, result) for result in results]
+
             async def one(index: int, batch: list[tuple[Any, TrackRequest]]) -> None:
                 nonlocal done
                 async with slots:
-                    results = await tracker.track([req for _, req in batch])
+                    # Whatever the answer raises is this provider's error (boundary).
+                    results = await boundary.call(name, asked(batch), self.deadline)
                 writer.add(index, batch, results)
                 done += len(batch)
                 if self.progress:

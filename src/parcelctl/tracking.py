@@ -65,8 +65,11 @@ async def resolve_carrier(config: Config, provider_name: str, number: str,
     candidates: list[CarrierCandidate] = []
     if provider_name == "kuaidi100" and settings_for(config, "kuaidi100").get("key"):
         provider, http = make_provider(config, provider_name)
+        from .boundary import call
+
         try:
-            candidates = await as_tracking(provider).detect_carrier(number)
+            # Whatever the service's answer raises is its error (boundary).
+            candidates = await call(provider_name, as_tracking(provider).detect_carrier(number))
         finally:
             await http.aclose()
         codes = list(dict.fromkeys(c.code for c in candidates))

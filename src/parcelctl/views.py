@@ -149,7 +149,13 @@ def iter_json(db: sqlite3.Connection, rows: list[sqlite3.Row], lang: str = "zh"
 
 def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
                     attention: bool, lang: str = "zh", stale_days: float = 7.0) -> int:
-    """``list --all --json`` for any size: rows streamed in pages, never all in memory."""
+    """``list --all --json`` for any size: rows streamed in pages, never all in memory.
+    C1, bidi and zero-width characters are written as escapes (``textsafe.json_text``)."""
+    from .textsafe import json_text
+
+    def emit(text: str) -> None:
+        write(json_text(text))
+
     clause, args = _filters(status=status, attention=attention, active_only=False,
                             stale_days=stale_days, now=datetime.now(UTC))
     # Sources aggregated by SQLite itself: one pass, no per-row query.
@@ -158,7 +164,7 @@ def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
            " 'account', s.account, 'order_id', s.order_id)) FROM sources s"
            f" WHERE s.parcel_id = p.id) AS src FROM parcels p{clause}"
            " ORDER BY p.updated_at DESC, p.id DESC")
-    write("[")
+    emit("[")
     count = 0
     to_json = row_json_writer(lang)
     cursor = db.cursor()
@@ -168,9 +174,9 @@ def stream_all_json(db: sqlite3.Connection, write: Any, *, status: str | None,
         batch = cursor.fetchmany(2000)
         if not batch:
             break
-        write(("," if count else "") + "\n" + ",\n".join(map(to_json, batch)))
+        emit(("," if count else "") + "\n" + ",\n".join(map(to_json, batch)))
         count += len(batch)
-    write("\n]\n")
+    emit("\n]\n")
     return count
 
 

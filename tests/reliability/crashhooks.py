@@ -58,10 +58,23 @@ def install(spec: str) -> None:
                           ) -> httpx.Response:
         hit("http_send")
         response = await send(self, request, **kw)
-        hit("http_recv")
+        if not kw.get("stream"):
+            hit("http_recv")
         return response
 
     httpx.AsyncClient.send = hooked_send  # type: ignore[method-assign]
+
+    import parcelctl.http as http
+
+    complete = http.complete
+
+    def hooked_complete(streamed: httpx.Response, body: bytes) -> httpx.Response:
+        # A streamed answer (HttpClient reads bodies capped) has fully arrived here.
+        response = complete(streamed, body)
+        hit("http_recv")
+        return response
+
+    http.complete = hooked_complete
 
     def after(method_name: str) -> None:
         original = getattr(Store, method_name)

@@ -63,8 +63,11 @@ def control(running: RunningSandbox, path: str, body: dict[str, Any] | None = No
 
 
 def fault(running: RunningSandbox, service: str, kind: str, *, endpoint: str | None = None,
-          count: int | None = None, seconds: float | None = None) -> None:
+          count: int | None = None, seconds: float | None = None, size: int | None = None
+          ) -> None:
     body: dict[str, Any] = {"service": service, "kind": kind}
+    if size is not None:
+        body["size"] = size
     if endpoint is not None:
         body["endpoint"] = endpoint
     if count is not None:

@@ -571,7 +571,24 @@ def test_desktop_channel_calls_notify_send(tmp_path: Path) -> None:
     fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {out}\n')
     fake.chmod(0o755)
     DesktopChannel(str(fake)).send(Message("待取件 · SF1", "取件码 1-2-3", {}))
-    assert out.read_text().splitlines() == ["--app-name=parcelctl", "待取件 · SF1", "取件码 1-2-3"]
+    assert out.read_text().splitlines() == ["--app-name=parcelctl", "--", "待取件 · SF1",
+                                            "取件码 1-2-3"]
+
+
+def test_desktop_text_is_never_an_option_nor_markup(tmp_path: Path) -> None:
+    """Issue 16 §8: event text ``--wait`` became an option of notify-send, and HTML in the
+    text reached the notification body (which notification servers read as markup). The
+    texts now come after ``--``, the body escaped, controls neutralised."""
+    out = tmp_path / "args"
+    fake = tmp_path / "notify-send"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {out}\n')
+    fake.chmod(0o755)
+    DesktopChannel(str(fake)).send(Message(
+        "--wait", '<a href="https://evil.example">点此</a> <b>x</b> & \x1b[31m\u202eok', {}))
+    args = out.read_text(encoding="utf-8").splitlines()
+    assert args[:3] == ["--app-name=parcelctl", "--", "--wait"]
+    assert args[3] == ('&lt;a href="https://evil.example"&gt;点此&lt;/a&gt; &lt;b&gt;x&lt;/b&gt;'
+                       " &amp; \ufffd[31mok")
 
 
 def test_desktop_channel_missing_binary(monkeypatch: pytest.MonkeyPatch) -> None:

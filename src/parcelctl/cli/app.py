@@ -215,6 +215,7 @@ def _print_traceback() -> None:
     import traceback
 
     from ..http import redact
+    from ..textsafe import terminal
 
-    # No locals: they may hold tokens. Text redacted like every log line.
-    sys.stderr.write(redact(traceback.format_exc()))
+    # No locals: they may hold tokens. Text redacted and neutralised like every log line.
+    sys.stderr.write(terminal(redact(traceback.format_exc())))

@@ -19,14 +19,17 @@ def _strip_terminal_controls() -> None:
     """Rich removes BEL, BS, VT, FF and CR from every Text, but lets ESC and the rest of C0
     and C1 through: a carrier's event text or a label could then recolour or clear the
     screen, or plant an OSC 8 hyperlink. Every Text is cleaned through that one table, so it
-    gets the other controls too (shown as U+FFFD). Rich's own styling never passes there.
-    tests/reliability/test_hostile_cli.py fails if a Rich release moves the table."""
+    gets the other controls too (shown as U+FFFD), and loses bidi overrides and zero-width
+    characters (``textsafe``, the sanitiser of every sink). Rich's own styling never passes
+    there. tests/reliability/test_hostile_cli.py fails if a Rich release moves the table."""
     from rich import control
+
+    from ..textsafe import rich_table
 
     table = getattr(control, "_CONTROL_STRIP_TRANSLATE", None)
     if isinstance(table, dict):
-        table.update({code: "\ufffd" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
-                      if code not in (0x09, 0x0A) and code not in table})
+        table.update({code: value for code, value in rich_table().items()
+                      if code not in table})
 
 
 _strip_terminal_controls()
@@ -97,7 +100,9 @@ def info_lines(lines: list[tuple[str, str]]) -> None:
 def print_json(data: Any) -> None:
     import json  # here: the table views never need it
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    from ..textsafe import json_text
+
+    sys.stdout.write(json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
 
 
 def age(iso_time: str | None, now: datetime | None = None) -> str:

@@ -52,6 +52,14 @@ def main(
         run_id = store.start_run()
         try:
             summary = run(syncer.run(providers=provider or None, force=force))
+        except Exception as exc:
+            # A provider's failure is a unit's (boundary); this is parcelctl's or the
+            # machine's. The run's row still says it ended.
+            import contextlib
+
+            with contextlib.suppress(Exception):
+                store.finish_run(run_id, 1, {"error": type(exc).__name__})
+            raise
         finally:
             if live is not None:
                 live.stop()

@@ -11,7 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from ..errors import AuthorizationNeeded, ConfigError, ProviderChanged
@@ -210,6 +210,34 @@ def lifetime_end(now: datetime, seconds: int, provider: str) -> datetime:
     except (OverflowError, ValueError):
         raise ProviderChanged(f"a lifetime of {str(seconds)[:24]} seconds is out of range",
                               provider=provider) from None
+
+
+#: The instants a parcel's times may take. Outside them a time is garbage (0001-01-01 is
+#: an "empty" date of some Java backends), and 0001-01-01 in UTC+8 cannot even be shifted
+#: to UTC: an OverflowError far from the parser, in the store.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def checked_time(value: datetime, provider: str, what: str = "a time") -> datetime:
+    """``value`` if it is a timezone-aware instant a parcel can have; else the provider's
+    error (ProviderChanged). Comparing aware datetimes never overflows."""
+    if value.tzinfo is None or value.utcoffset() is None or not EARLIEST <= value <= LATEST:
+        raise ProviderChanged(f"{what} {value.isoformat()[:32]!r} is out of range",
+                              provider=provider)
+    return value
+
+
+def wall_time(text: str, fmt: str, zone: tzinfo, provider: str, what: str = "a time"
+              ) -> datetime:
+    """A wall-clock time in a service's zone (``yyyy-MM-dd HH:mm:ss`` Beijing time, …),
+    checked like :func:`checked_time`; unreadable text is the provider's error too."""
+    try:
+        parsed = datetime.strptime(text, fmt).replace(tzinfo=zone)
+    except ValueError:
+        raise ProviderChanged(f"{what} {text[:30]!r} is not '{fmt}'", provider=provider
+                              ) from None
+    return checked_time(parsed, provider, what)
 
 
 def map_status(table: Mapping[str, Status], code: str, provider: str) -> Status:

@@ -123,17 +123,21 @@ def _instant(event: Mapping[str, Any]) -> datetime:
     if isinstance(raw, str) and raw.strip().isdigit():
         raw = int(raw.strip())
     if isinstance(raw, int | float) and not isinstance(raw, bool):
+        from .base import checked_time
+
         try:
-            return datetime.fromtimestamp(raw / 1000.0, tz=UTC)
+            return checked_time(datetime.fromtimestamp(raw / 1000.0, tz=UTC), NAME,
+                                "event time")
         except (OverflowError, OSError, ValueError):
             raise ProviderChanged(f"event time {raw!r} is out of range", provider=NAME) from None
     text = as_str(event.get("timeStr"))
-    try:
-        # timeStr equals `time` rendered in UTC+8 even when timeZone says otherwise (§2.3).
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
-    except ValueError:
+    if not text:
         raise ProviderChanged("event has neither an epoch time nor a readable timeStr",
-                              provider=NAME) from None
+                              provider=NAME)
+    from .base import wall_time
+
+    # timeStr equals `time` rendered in UTC+8 even when timeZone says otherwise (§2.3).
+    return wall_time(text, "%Y-%m-%d %H:%M:%S", CHINA_TZ, NAME, "event timeStr")
 
 
 def parse_event(raw: Any) -> TrackingEvent:

@@ -110,12 +110,10 @@ def build_param(req: TrackRequest, resultv2: str) -> str:
 
 
 def _parse_time(value: str) -> datetime:
-    try:
-        # Beijing time without a zone (kuaidi100.md §2.5).
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
-    except ValueError:
-        raise ProviderChanged(f"event time {value[:30]!r} is not 'yyyy-MM-dd HH:mm:ss'",
-                              provider=NAME) from None
+    from .base import wall_time
+
+    # Beijing time without a zone (kuaidi100.md §2.5); 0001-01-01 is refused there.
+    return wall_time(value, "%Y-%m-%d %H:%M:%S", CHINA_TZ, NAME, "event time")
 
 
 def _event(item: Any) -> TrackingEvent:

@@ -7,6 +7,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +45,11 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json;charset=UTF-8"
     headers: dict[str, str] = field(default_factory=dict)
+    #: Sent instead of ``body`` when set, chunk by chunk, ``pause`` seconds apart
+    #: (hostile-server faults: drips, bodies too big to build in memory). Chunked
+    #: transfer encoding unless ``headers`` declares a Content-Length.
+    stream: Iterable[bytes] | None = None
+    pause: float = 0.0
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None

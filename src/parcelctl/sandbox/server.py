@@ -12,7 +12,9 @@ Every service is mounted under its own prefix (``/kuaidi100``, ``/17track``, …
 * ``POST /_sandbox/service/NAME``     service-specific settings (``Service.configure``)
 
 Fault kinds: ``http500`` ``http502`` ``http503`` ``429`` ``429_retry_after`` ``hang``
-``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``.
+``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``, and the hostile
+ones of :mod:`.hostile` (``gzip_lie`` ``drip`` ``nested_json`` ``oversized`` ``bomb``
+``ancient_time`` ``event_flood`` ``control_text``; a fault's ``size`` sets their size).
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import dataset as ds
+from . import hostile
 from .base import Clock, Request, Response, Service, Stats, html_response, json_response
 
+#: The kinds the fault matrix runs against every service (each one fails the service).
 FAULT_KINDS = ("http500", "http502", "http503", "429", "429_retry_after", "hang", "reset",
                "truncated", "html200", "wrong_shape", "business", "slow")
+#: Every kind a fault may have: those, and the hostile-server ones (tests/reliability/
+#: test_hostile_server.py; some of them are survived, not failed: a flood of events).
+ALL_KINDS = (*FAULT_KINDS, *hostile.KINDS)
 
 
 @dataclass(slots=True)
@@ -38,7 +45,8 @@ class Fault:
     kind: str
     endpoint: str | None = None  # None = every endpoint of the service
     count: int | None = None  # None = until cleared
-    seconds: float = 30.0  # for hang / slow
+    seconds: float = 30.0  # for hang / slow; drip: between two bytes
+    size: int = 0  # hostile kinds: 0 = their default
 
 
 class Sandbox:
@@ -61,7 +69,7 @@ class Sandbox:
 
     # -- faults -------------------------------------------------------------------------
     def add_fault(self, service: str, fault: Fault) -> None:
-        if fault.kind not in FAULT_KINDS:
+        if fault.kind not in ALL_KINDS:
             raise ValueError(f"unknown fault kind {fault.kind!r}")
         with self._lock:
             self.faults.setdefault(service, []).append(fault)
@@ -127,6 +135,8 @@ class Sandbox:
     def _fault_response(self, fault: Fault, service: Service, request: Request
                         ) -> Response | None:
         kind = fault.kind
+        if kind in hostile.KINDS:
+            return hostile.apply(kind, service.handle(request), fault.size, fault.seconds)
         if kind.startswith("http5"):
             return html_response(f"<html><body><h1>{kind[4:]} Server Error</h1></body></html>",
                                  int(kind[4:]))
@@ -184,7 +194,8 @@ class Sandbox:
             try:
                 self.add_fault(str(body["service"]), Fault(
                     kind=str(body["kind"]), endpoint=body.get("endpoint"),
-                    count=body.get("count"), seconds=float(body.get("seconds", 30.0))))
+                    count=body.get("count"), seconds=float(body.get("seconds", 30.0)),
+                    size=int(body.get("size", 0))))
             except (KeyError, ValueError) as exc:
                 return json_response({"error": str(exc)}, 400)
             return json_response({"ok": True})
@@ -230,11 +241,34 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.stream is None:
+            self.send_header("Content-Length", str(len(response.body)))
+        elif "Content-Length" not in response.headers:
+            self.send_header("Transfer-Encoding", "chunked")
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(response.body)
+        if response.stream is None:
+            self.wfile.write(response.body)
+        else:
+            self._stream(response, chunked="Content-Length" not in response.headers)
+
+    def _stream(self, response: Response, *, chunked: bool) -> None:
+        """A hostile answer, sent as it is made; ends when the client goes away."""
+        assert response.stream is not None
+        self.close_connection = True
+        try:
+            for chunk in response.stream:
+                if not chunk:
+                    continue
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                self.wfile.flush()
+                if response.pause:
+                    time.sleep(response.pause)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client refused the rest: what a hostile-server test wants
 
     do_GET = _serve
     do_POST = _serve

@@ -36,12 +36,10 @@ TRACE = "taobao.logistics.trace.search"
 
 
 def parse_time(value: Any, what: str) -> datetime:
-    """``yyyy-MM-dd HH:mm:ss`` Beijing time (GMT+8)."""
-    try:
-        return datetime.strptime(as_str(value), TIME_FORMAT).replace(tzinfo=CHINA_TZ)
-    except ValueError:
-        raise ProviderChanged(f"{what} {as_str(value)[:30]!r} is not a time", provider=NAME
-                              ) from None
+    """``yyyy-MM-dd HH:mm:ss`` Beijing time (GMT+8); 0001-01-01 and the like refused."""
+    from ..base import wall_time
+
+    return wall_time(as_str(value), TIME_FORMAT, CHINA_TZ, NAME, what)
 
 
 def _items(value: Any, inner: str, what: str) -> list[Any]:
