@@ -124,7 +124,11 @@ def parse_account_ref(ref: str) -> tuple[str, str]:
     return provider, check_account_name(account or "default")
 
 
-def unlink_account(ref: str, *, purge: bool, config: Config | None = None) -> int:
+def unlink_account(ref: str, *, purge: bool, config: Config | None = None,
+                   confirm: Callable[[int], None] | None = None) -> int:
+    """Forget the account; with ``purge`` also its parcels. ``confirm(count)`` is called
+    with the number of parcels a purge removes, before anything changes (it raises to stop).
+    """
     from .providers import registry
 
     provider, account = parse_account_ref(ref)
@@ -132,6 +136,13 @@ def unlink_account(ref: str, *, purge: bool, config: Config | None = None) -> in
     config = config or Config()
     if not config.paths.db_file.exists():
         raise UsageError(f"{provider}:{account} is not linked")
+    if purge and confirm is not None:
+        # Asked before the sync lock is taken: a question left open must not stall cron.
+        with Store(config.paths.db_file) as store:
+            if store.account(provider, account) is None:
+                raise UsageError(f"{provider}:{account} is not linked",
+                                 hint="see 'parcelctl accounts'")
+            confirm(store.count_only_from(provider, account))
     # Under the sync lock: a sync running meanwhile put the account back when it committed
     # (and its parcels, after --purge). Tokens go first: if the secret store refuses (a
     # corrupt file, a locked keyring) nothing is changed and unlink can simply be run again;

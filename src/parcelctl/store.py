@@ -658,16 +658,26 @@ class Store:
         self.db.execute("DELETE FROM sources WHERE provider=? AND account=?", (provider, account))
         self.db.execute("DELETE FROM accounts WHERE provider=? AND account=?",
                         (provider, account))
+        if not purge:
+            # Every parcel stays, placeholders of unshipped orders included: linking again
+            # finds them by number, archived and labelled as you left them.
+            return 0
         removed = 0
         for pid in pids:
             left = self.db.execute("SELECT count(*) FROM sources WHERE parcel_id=?",
                                    (pid,)).fetchone()[0]
-            row = self.db.execute("SELECT kind FROM parcels WHERE id=?", (pid,)).fetchone()
-            # An unshipped-order placeholder means nothing without its account.
-            if not left and (purge or (row is not None and row["kind"] == "order")):
+            if not left:
                 self.delete(pid)
                 removed += 1
         return removed
+
+    def count_only_from(self, provider: str, account: str) -> int:
+        """Parcels whose only source is this account (what ``unlink --purge`` removes)."""
+        return int(self.db.execute(
+            "SELECT count(DISTINCT s.parcel_id) FROM sources s WHERE s.provider=? AND"
+            " s.account=? AND NOT EXISTS (SELECT 1 FROM sources o WHERE o.parcel_id ="
+            " s.parcel_id AND NOT (o.provider=? AND o.account=?))",
+            (provider, account, provider, account)).fetchone()[0])
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self) -> int:

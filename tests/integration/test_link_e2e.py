@@ -179,16 +179,33 @@ def test_same_waybill_from_order_and_add_is_one_parcel(shop: Any) -> None:
 
 
 def test_unlink_purge(shop: Any) -> None:
+    """Issue 16 item 9: `unlink` keeps every parcel (unshipped orders included) and archive
+    state survives linking again; `--purge` asks first, and says how many it removed."""
     assert _link_by_paste(shop).returncode == 0
     assert cli("sync").returncode == 0
-    assert as_json(cli("list", "--all", "--json"))
+    before = as_json(cli("list", "--all", "--json"))
+    assert any(p["kind"] == "order" for p in before)
+    placeholder = next(p for p in before if p["kind"] == "order")["order"]["id"]
+    assert cli("archive", placeholder).returncode == 0
     kept = cli("unlink", "kuaishou")
-    assert kept.returncode == 0
+    assert kept.returncode == 0 and "parcels stay" in kept.stderr + kept.stdout
     remaining = as_json(cli("list", "--all", "--json"))
-    assert remaining and all(p["kind"] == "waybill" for p in remaining)
+    assert sorted(map(str, ((p["kind"], p["tracking_number"]) for p in remaining))) == sorted(
+        map(str, ((p["kind"], p["tracking_number"]) for p in before)))
     assert _link_by_paste(shop).returncode == 0
     assert cli("sync").returncode == 0
-    assert cli("unlink", "kuaishou:default", "--purge").returncode == 0
+    again = as_json(cli("list", "--all", "--json"))
+    # Still unshipped, and still archived as it was left.
+    assert [p["archived"] for p in again
+            if (p.get("order") or {}).get("id") == placeholder] == [True]
+    # No terminal and no --yes: nothing is removed, one line says how to go ahead.
+    err = assert_one_line_error(cli("unlink", "kuaishou:default", "--purge"))
+    assert "--yes" in err
+    assert as_json(cli("accounts", "--json"))
+    purged = cli("unlink", "kuaishou:default", "--purge", "--yes")
+    assert purged.returncode == 0
+    count = len([p for p in again if {s["provider"] for s in p["sources"]} == {"kuaishou"}])
+    assert f"{count} parcel" in purged.stderr + purged.stdout
     leftover = [p for p in as_json(cli("list", "--all", "--json"))
                 if any(s["provider"] == "kuaishou" for s in p["sources"])]
     assert leftover == []

@@ -1,0 +1,70 @@
+"""Issue 16 items 9 and 10: deleting asks first, says how much it removed, and a blank
+reference names nothing."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .clihelp import as_json, assert_one_line_error, cli
+
+
+def _on_terminal(*args: str, answer: str) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin (and stdout), typing ``answer``."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "parcelctl", *args], stdin=follower,
+                            stdout=follower, stderr=follower, env=dict(os.environ))
+    os.close(follower)
+    os.write(leader, answer.encode())
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return proc.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+
+
+def _numbers() -> list[str]:
+    return [p["tracking_number"] for p in as_json(cli("list", "--all", "--json"))]
+
+
+def test_rm_without_a_terminal_needs_yes(parcelctl_home: Path) -> None:
+    assert cli("add", "YT6247854916511", "--no-track").returncode == 0
+    err = assert_one_line_error(cli("rm", "YT6247854916511"))
+    assert "--yes" in err
+    assert _numbers() == ["YT6247854916511"]
+    done = cli("rm", "YT6247854916511", "--yes")
+    assert done.returncode == 0
+    assert "removed 1 parcel" in done.stderr + done.stdout
+    assert _numbers() == []
+
+
+def test_rm_on_a_terminal_asks(parcelctl_home: Path) -> None:
+    assert cli("add", "YT6247854916511", "--no-track").returncode == 0
+    code, out = _on_terminal("rm", "YT6247854916511", answer="n\n")
+    assert code == 1 and "Remove YT6247854916511" in out and "cancelled" in out
+    assert _numbers() == ["YT6247854916511"]
+    code, out = _on_terminal("rm", "YT6247854916511", answer="y\n")
+    assert code == 0, out
+    assert "removed 1 parcel" in out
+    assert _numbers() == []
+
+
+@pytest.mark.parametrize("command", [["rm", "--yes"], ["archive"], ["show"], ["show", "--json"]])
+@pytest.mark.parametrize("blank", ["", " ", "\t", "-", " - "])
+def test_a_blank_reference_is_refused(parcelctl_home: Path, command: list[str], blank: str
+                                      ) -> None:
+    assert cli("add", "--no-track", "-", input="YT6247854916511\n").returncode == 0
+    err = assert_one_line_error(cli(command[0], blank, *command[1:]))
+    assert "blank" in err
+    assert _numbers() == ["YT6247854916511"]
