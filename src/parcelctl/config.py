@@ -24,11 +24,10 @@ from .errors import ConfigError, UsageError
 
 APP = "parcelctl"
 
-#: Keys whose values go to the secret store. ``*`` matches one dotted segment.
-SECRET_PATTERNS = (
-    "providers.*.key", "providers.*.token", "providers.*.app_secret", "providers.*.sign_secret",
-    "providers.*.secret", "providers.*.password", "notify.webhook.secret",
-)
+#: Settings outside provider tables whose values go to the secret store (a provider's own
+#: keys are secret when it declares them ``secret=True``: see config_keys.is_secret).
+CORE_SECRET_KEYS = frozenset({"notify.webhook.url", "notify.webhook.secret",
+                              "notify.apprise.urls"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +138,12 @@ def split_key(key: str) -> list[str]:
 
 
 def is_secret_key(key: str) -> bool:
-    parts = key.split(".")
-    for pattern in SECRET_PATTERNS:
-        pat = pattern.split(".")
-        if len(pat) == len(parts) and all(p in ("*", q) for p, q in zip(pat, parts, strict=True)):
-            return True
-    return False
+    """Whether ``key``'s value belongs in the secret store: by declaration, not by name."""
+    if key.split(".")[0] != "providers":
+        return key in CORE_SECRET_KEYS
+    from .config_keys import is_secret
+
+    return is_secret(key)
 
 
 def parse_value(raw: str) -> Any:
@@ -190,6 +189,7 @@ class Config:
         self.paths = paths or get_paths()
         self.data = self._load()
         self._secrets: SecretStore | None = None
+        self._checked: set[str] = set()
 
     def _load(self) -> dict[str, Any]:
         path = self.paths.config_file
@@ -214,6 +214,29 @@ class Config:
         return self._secrets
 
     def get(self, key: str) -> Any:
+        """The value of ``key`` (a secret one from the secret store), checked like
+        ``config set`` would: a hand-edited ``stale_days = 1e6`` is one line naming the key,
+        not an overflow in the middle of a sync."""
+        value = get_in(self.data, split_key(key))
+        # The store's names are read without unlocking a keyring: a key never stored as a
+        # secret costs nothing and cannot fail.
+        if key in CORE_SECRET_KEYS and key in self.secrets.names():
+            stored = self.get_secret(key)
+            if stored is not None:
+                value = _decode_secret(stored)
+        if value is not None and key not in self._checked:
+            from .config_keys import check_loaded
+
+            if isinstance(value, Mapping):
+                for sub, item in flatten(value, key + "."):
+                    check_loaded(sub, item, self.paths.config_file)
+            else:
+                check_loaded(key, value, self.paths.config_file)
+            self._checked.add(key)
+        return value
+
+    def get_in_file(self, key: str) -> Any:
+        """The value as written in config.toml, unchecked (secrets not looked up)."""
         return get_in(self.data, split_key(key))
 
     def number(self, key: str, default: float) -> float:
@@ -242,7 +265,7 @@ class Config:
                              hint=f"set each key on its own: parcelctl config set {key}.NAME "
                                   "VALUE")
         if is_secret_key(key):
-            self.secrets.set(key, str(value))
+            self.secrets.set(key, _encode_secret(value))
             self._drop(parts)  # a secret must never linger in config.toml
             return
 
@@ -258,12 +281,13 @@ class Config:
             return True
 
         self._edit(put)
+        self._checked.discard(key)
 
     def unset(self, key: str) -> bool:
         parts = split_key(key)
-        found = False
-        if is_secret_key(key):
-            found = self.secrets.delete(key)
+        # Both places, whatever the key's kind: a value stored before a key was declared
+        # secret (or by an older version) must not survive an unset.
+        found = key in self.secrets.names() and self.secrets.delete(key)
         return self._drop(parts) or found
 
     def _drop(self, parts: list[str]) -> bool:
@@ -306,6 +330,26 @@ class Config:
             if value is not None:
                 settings[key] = value
         return settings
+
+
+def _encode_secret(value: Any) -> str:
+    """The secret store keeps text; a list (Apprise URLs) is kept as JSON."""
+    if isinstance(value, list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _decode_secret(stored: str) -> Any:
+    if stored.startswith("["):
+        import json
+
+        try:
+            return json.loads(stored)
+        except ValueError:
+            return stored
+    return stored
 
 
 # -- secrets ----------------------------------------------------------------------------
@@ -418,7 +462,7 @@ class KeyringSecretStore(SecretStore):
         return self.index.names()
 
 
-def _keyring_usable() -> bool:
+def keyring_usable() -> bool:
     try:
         import keyring
         from keyring.backends import fail
@@ -439,7 +483,7 @@ def open_secret_store(paths: Paths, configured: Any = None) -> SecretStore:
     file_store = FileSecretStore(paths.secrets_file)
     if choice == "file":
         return file_store
-    if choice in ("keyring", "auto") and _keyring_usable():
+    if choice in ("keyring", "auto") and keyring_usable():
         index = FileSecretStore(paths.config_dir / "secrets-index.json")
         return KeyringSecretStore(index)
     if choice == "keyring":

@@ -226,13 +226,14 @@ class DouyinProvider(PlatformProvider):
     config_keys: ClassVar[tuple[ConfigKey, ...]] = (
         ConfigKey("app_key", "app key", required=True),
         ConfigKey("app_secret", "app secret", secret=True, required=True),
-        ConfigKey("sign_method", "md5 or hmac-sha256", "md5"),
+        ConfigKey("sign_method", "md5 or hmac-sha256", "md5", choices=("md5", "hmac-sha256")),
         ConfigKey("base_url", "API gateway", "https://openapi-fxg.jinritemai.com"),
         ConfigKey("auth_url", "authorize URL template with {app_key} {redirect_uri} {state} "
                   "[UNKNOWN]"),
         ConfigKey("redirect_uri", "OAuth callback", "http://127.0.0.1:8976/callback"),
         ConfigKey("shop_id", "self-use apps: shop id for grant_type=authorization_self"),
-        ConfigKey("timestamp_format", "datetime (yyyy-MM-dd HH:mm:ss) or seconds", "datetime"),
+        ConfigKey("timestamp_format", "datetime (yyyy-MM-dd HH:mm:ss) or seconds", "datetime",
+                  choices=("datetime", "seconds")),
         ConfigKey("auth_error_codes", "envelope codes meaning 're-link' [UNKNOWN]", []),
         ConfigKey("order_method", "order list method, e.g. order.searchList [UNKNOWN]"),
         ConfigKey("orders_path", "path of the order list inside data [UNKNOWN]"),
@@ -245,8 +246,9 @@ class DouyinProvider(PlatformProvider):
         ConfigKey("waybill_number_field", "path of the waybill number in a package [UNKNOWN]"),
         ConfigKey("waybill_carrier_field", "path of the carrier code in a package [UNKNOWN]"),
         ConfigKey("carrier_map", "Douyin carrier code -> carrier code [UNKNOWN]", {}),
-        ConfigKey("page_size", "orders per page (max 100)", 100),
-        ConfigKey("lookback_days", "orders created in the last N days", 90),
+        ConfigKey("page_size", "orders per page (max 100)", 100, minimum=1, maximum=100),
+        ConfigKey("lookback_days", "orders created in the last N days", 90, minimum=1,
+                  maximum=3650),
     )
 
     # -- calls ----------------------------------------------------------------------------
