@@ -3,35 +3,12 @@ reference names nothing."""
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from .clihelp import as_json, assert_one_line_error, cli
-
-
-def _on_terminal(*args: str, answer: str) -> tuple[int, str]:
-    """Run the CLI with a pseudo-terminal as stdin (and stdout), typing ``answer``."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "parcelctl", *args], stdin=follower,
-                            stdout=follower, stderr=follower, env=dict(os.environ))
-    os.close(follower)
-    os.write(leader, answer.encode())
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    return proc.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+from .ttyhelp import on_terminal
 
 
 def _numbers() -> list[str]:
@@ -51,10 +28,10 @@ def test_rm_without_a_terminal_needs_yes(parcelctl_home: Path) -> None:
 
 def test_rm_on_a_terminal_asks(parcelctl_home: Path) -> None:
     assert cli("add", "YT6247854916511", "--no-track").returncode == 0
-    code, out = _on_terminal("rm", "YT6247854916511", answer="n\n")
+    code, out = on_terminal("rm", "YT6247854916511", answers=[("[y/N]", "n\n")])
     assert code == 1 and "Remove YT6247854916511" in out and "cancelled" in out
     assert _numbers() == ["YT6247854916511"]
-    code, out = _on_terminal("rm", "YT6247854916511", answer="y\n")
+    code, out = on_terminal("rm", "YT6247854916511", answers=[("[y/N]", "y\n")])
     assert code == 0, out
     assert "removed 1 parcel" in out
     assert _numbers() == []

@@ -19,7 +19,6 @@ def get(key: str = typer.Argument(..., help="Dotted key.")) -> None:
     from ..config_keys import default_of
     from ..errors import UsageError
     from .common import load_config
-    from .output import info
 
     split_key(key)
     config = load_config()
@@ -43,7 +42,7 @@ def get(key: str = typer.Argument(..., help="Dotted key.")) -> None:
         raise UsageError(f"'{key}' is not set and has no default",
                          hint="parcelctl config keys explains it")
     typer.echo(_render(default))
-    info(f"({key} is not set: this is the default)")
+    typer.echo(f"({key} is not set: this is the default)", err=True)  # stdout: the value
 
 
 @app.command("set", context_settings={"ignore_unknown_options": True})
