@@ -14,8 +14,8 @@ def link(
     paste: bool = typer.Option(False, "--paste", help="Paste the redirect URL from the "
                                "browser (machines without a local browser)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Skip the consent question."),
-    timeout: float = typer.Option(300.0, "--timeout", min=5.0, help="Seconds to wait for "
-                                  "the browser."),
+    timeout: float = typer.Option(300.0, "--timeout", min=5.0, max=3600.0,
+                                  help="Seconds to wait for the browser."),
 ) -> None:
     """Authorize a platform account once; its orders then import themselves on sync."""
     from ..errors import UsageError
