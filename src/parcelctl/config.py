@@ -58,14 +58,47 @@ class Paths:
 
     def ensure(self) -> None:
         for directory in {self.config_dir, self.data_dir, self.state_dir}:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(directory)
             _chmod(directory, 0o700)
+
+    def check_owner(self) -> None:
+        """Refuse a home someone else owns: they could read the secrets written into it,
+        or swap its files for links."""
+        uid = os.geteuid()
+        for directory in {self.config_dir, self.data_dir, self.state_dir}:
+            try:
+                owner = directory.stat().st_uid
+            except OSError:
+                continue  # created (as ours) when first written
+            if owner != uid:
+                raise ConfigError(f"{directory} belongs to another user (uid {owner})",
+                                  hint="use a home of your own, e.g. PARCELCTL_HOME=~/parcels")
+
+
+def make_private_dir(directory: Path) -> None:
+    """``mkdir -p`` where every directory created is 0700 (``parents=True`` made the
+    missing parents with the umask's mode, 0755 or worse)."""
+    missing: list[Path] = []
+    node = directory
+    while not node.exists() and node != node.parent:
+        missing.append(node)
+        node = node.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+        _chmod(path, 0o700)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is a file, not a directory",
+                          hint="move the file away, or point PARCELCTL_HOME elsewhere")
 
 
 def get_paths() -> Paths:
     home = os.environ.get("PARCELCTL_HOME")
     if home:
         root = Path(home).expanduser()
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"PARCELCTL_HOME={home} is a file, not a directory",
+                              hint="point PARCELCTL_HOME at a directory (a missing one is "
+                                   "created)")
         return Paths(root, root, root)
     import platformdirs
 
@@ -74,6 +107,41 @@ def get_paths() -> Paths:
         Path(platformdirs.user_data_dir(APP)),
         Path(platformdirs.user_state_dir(APP)),
     )
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` for a file of the home: created 0600 whatever the umask, and never
+    through a symbolic link (a link planted as ``sync.lock`` or the log would have the
+    file it points at truncated or appended to)."""
+    fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
+                 0o600)
+    try:
+        if flags & os.O_CREAT and stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass  # not ours to change: the owner check refuses such homes
+    return fd
+
+
+def explain_os_error(exc: BaseException) -> ConfigError | None:
+    """A file of the home that cannot be written (read-only disk, permissions, a planted
+    link) as one line naming it; ``None`` for anything else."""
+    import errno
+
+    if not isinstance(exc, OSError) or not exc.filename:
+        return None
+    name = Path(os.fsdecode(exc.filename))
+    if exc.errno == errno.EROFS:
+        return ConfigError(f"{name.parent} is read-only (cannot write {name.name})",
+                           hint="reading still works; to change anything, make it writable "
+                                "or point PARCELCTL_HOME at a writable copy")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ConfigError(f"{name}: permission denied",
+                           hint=f"check the owner and mode of {name.parent}")
+    if exc.errno == errno.ELOOP:
+        return ConfigError(f"{name} is a symbolic link; parcelctl does not follow links in "
+                           "its home", hint="replace it with a regular file")
+    return None
 
 
 def _chmod(path: Path, mode: int) -> None:
@@ -88,7 +156,12 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write via a temp file in the same directory, fsync, rename: never a half file."""
     import tempfile  # json and tempfile are imported where used: list and show need neither
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.is_symlink():
+        # os.replace would silently swap the link for a file (and a reader of the link's
+        # target would never see the change).
+        raise ConfigError(f"{path} is a symbolic link; parcelctl does not write through "
+                          "links in its home", hint="replace it with a regular file")
+    make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -117,8 +190,8 @@ def writers_take_turns(path: Path) -> Iterator[None]:
     Released when the block ends, or by the kernel if the process dies."""
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    make_private_dir(path.parent)
+    fd = open_private(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -187,6 +260,7 @@ class Config:
 
     def __init__(self, paths: Paths | None = None) -> None:
         self.paths = paths or get_paths()
+        self.paths.check_owner()
         self.data = self._load()
         self._secrets: SecretStore | None = None
         self._checked: set[str] = set()
@@ -287,7 +361,12 @@ class Config:
         parts = split_key(key)
         # Both places, whatever the key's kind: a value stored before a key was declared
         # secret (or by an older version) must not survive an unset.
-        found = key in self.secrets.names() and self.secrets.delete(key)
+        try:
+            found = key in self.secrets.names() and self.secrets.delete(key)
+        except ConfigError:
+            if is_secret_key(key):
+                raise
+            found = False  # an unusable secret store must not block `unset secrets.backend`
         return self._drop(parts) or found
 
     def _drop(self, parts: list[str]) -> bool:
@@ -382,9 +461,14 @@ class FileSecretStore(SecretStore):
         import json
 
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            fd = open_private(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return {}
+        except OSError as exc:
+            raise explain_os_error(exc) or ConfigError(
+                f"cannot read {self.path}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read().decode("utf-8", errors="replace")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -487,6 +571,11 @@ def open_secret_store(paths: Paths, configured: Any = None) -> SecretStore:
         index = FileSecretStore(paths.config_dir / "secrets-index.json")
         return KeyringSecretStore(index)
     if choice == "keyring":
-        raise ConfigError("no usable system keyring was found",
-                          hint="unset PARCELCTL_SECRETS or set it to 'file'")
+        if os.environ.get("PARCELCTL_SECRETS"):
+            raise ConfigError("PARCELCTL_SECRETS=keyring, but no usable system keyring was "
+                              "found", hint="unset PARCELCTL_SECRETS or set it to 'file'")
+        raise ConfigError(f"secrets.backend is keyring in {paths.config_file}, but no usable "
+                          "system keyring was found",
+                          hint="run: parcelctl config set secrets.backend file (or unlock "
+                               "the keyring)")
     return file_store

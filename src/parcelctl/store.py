@@ -6,6 +6,7 @@ The store never holds secrets: tokens and keys live in the secret store (config.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -135,6 +136,10 @@ def explain(exc: BaseException, path: Path, *, machine_only: bool = False
     return None
 
 
+def _unwritable_dir(directory: Path) -> bool:
+    return directory.is_dir() and not os.access(directory, os.W_OK)
+
+
 class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
@@ -143,10 +148,20 @@ class Store:
         try:
             if readonly:
                 uri = f"file:{path}?mode=ro"
+                if _unwritable_dir(path.parent) and not path.with_name(path.name + "-wal"
+                                                                       ).exists():
+                    # A read-only home: SQLite cannot create the WAL's -shm file beside the
+                    # database, and nothing can be writing it either.
+                    uri += "&immutable=1"
                 self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                           isolation_level=None, check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if _unwritable_dir(path.parent):
+                    raise StoreError(f"{path.parent} is read-only: parcels can be listed "
+                                     "and shown, not changed",
+                                     hint="make it writable, or point PARCELCTL_HOME at a "
+                                          "writable copy")
                 self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
                                           isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row

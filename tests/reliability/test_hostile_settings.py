@@ -133,3 +133,90 @@ def test_a_hand_edited_bad_value_is_one_line_naming_the_key(parcelctl_home: Path
     err = assert_one_line_error(cli(*command))
     assert key in err
     assert cli("config", "show").returncode == 0  # the way to look at it still works
+
+
+# -- item 15: a secrets backend that cannot work ------------------------------------------
+
+NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+def test_keyring_backend_refused_without_a_keyring(parcelctl_home: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARCELCTL_SECRETS")
+    err = assert_one_line_error(cli("config", "set", "secrets.backend", "keyring",
+                                    env=NO_KEYRING))
+    assert "no usable system keyring" in err and "secrets.backend file" in err
+    assert "secrets.backend" not in cli("config", "show", env=NO_KEYRING).stdout
+
+
+def test_an_unusable_configured_backend_names_the_setting(parcelctl_home: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.delenv("PARCELCTL_SECRETS")
+    assert cli("add", "YT6247854916511", "--no-track", env=NO_KEYRING).returncode == 0
+    paths = get_paths()
+    with paths.config_file.open("a", encoding="utf-8") as handle:
+        handle.write('[secrets]\nbackend = "keyring"\n')
+    for command in (("list",), ("show", "YT6247854916511"), ("list", "--json")):
+        result = cli(*command, env=NO_KEYRING)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "YT6247854916511" in result.stdout
+    shown = cli("config", "show", env=NO_KEYRING)
+    assert shown.returncode == 0 and "secrets.backend = keyring" in shown.stdout
+    assert "config set secrets.backend file" in shown.stderr
+    err = assert_one_line_error(cli("config", "set", "providers.kuaidi100.key", "K1",
+                                    env=NO_KEYRING))
+    assert "secrets.backend" in err and "PARCELCTL_SECRETS" not in err
+    # The way out works.
+    assert cli("config", "set", "secrets.backend", "file", env=NO_KEYRING).returncode == 0
+    assert cli("config", "set", "providers.kuaidi100.key", "K1",
+               env=NO_KEYRING).returncode == 0
+
+
+# -- item 16: a read-only home, a home that is a file ---------------------------------------
+
+@pytest.fixture
+def readonly_home(parcelctl_home: Path) -> Any:
+    import os
+    import subprocess
+
+    assert cli("add", "YT6247854916511", "--no-track").returncode == 0
+    assert cli("config", "set", "display.language", "en").returncode == 0
+    if os.geteuid() != 0:
+        parcelctl_home.chmod(0o500)
+        yield parcelctl_home
+        parcelctl_home.chmod(0o700)
+        return
+    # root writes through permissions: only a read-only mount stops it.
+    bind = subprocess.run(["mount", "--bind", str(parcelctl_home), str(parcelctl_home)],
+                          capture_output=True, check=False)
+    if bind.returncode != 0:
+        pytest.skip("running as root without mount: cannot make a read-only home")
+    try:
+        remount = subprocess.run(["mount", "-o", "remount,ro,bind", str(parcelctl_home)],
+                                 capture_output=True, check=False)
+        if remount.returncode != 0:
+            pytest.skip("cannot remount read-only")
+        yield parcelctl_home
+    finally:
+        subprocess.run(["umount", str(parcelctl_home)], check=False)
+
+
+def test_a_read_only_home_reads_and_refuses_writes_in_one_line(readonly_home: Path) -> None:
+    for command in (("list",), ("list", "--json"), ("show", "YT6247854916511"),
+                    ("config", "show"), ("config", "get", "display.language")):
+        result = cli(*command)
+        assert result.returncode == 0, (command, result.stderr)
+    for command in (("config", "set", "display.language", "zh"), ("sync",),
+                    ("add", "SF1234567890123", "--no-track"),
+                    ("archive", "YT6247854916511")):
+        err = assert_one_line_error(cli(*command))
+        assert "is read-only" in err, (command, err)
+
+
+def test_a_home_that_is_a_file_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "not-a-dir"
+    home.write_text("x", encoding="utf-8")
+    for command in (("list",), ("config", "set", "display.language", "en")):
+        err = assert_one_line_error(cli(*command, env={"PARCELCTL_HOME": str(home)}))
+        assert "is a file, not a directory" in err

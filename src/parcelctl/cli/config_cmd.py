@@ -135,7 +135,7 @@ def show(json_out: bool = typer.Option(False, "--json", help="JSON object.")) ->
     from ..config import flatten, is_secret_key
     from ..errors import ConfigError
     from .common import load_config
-    from .output import info, print_json
+    from .output import print_json, warn
 
     config = load_config()
     values = dict(flatten(config.data))
@@ -148,7 +148,7 @@ def show(json_out: bool = typer.Option(False, "--json", help="JSON object.")) ->
         # The settings stay readable when the secret store is not: that is how one finds
         # the setting to change.
         names = []
-        info(f"secrets not listed: {exc.render()}", style="yellow")
+        warn(f"secrets not listed: {exc.render()}")  # stderr: --json stays JSON
     for key in names:
         if not key.startswith("tokens."):
             values[key] = REDACTED
