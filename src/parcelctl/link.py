@@ -49,6 +49,10 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
     config = config or Config()
     provider, http = make_provider(config, provider_name)
     platform = as_platform(provider)
+    for key in oauth.insecure_urls(provider.settings):
+        sys.stderr.write(f"warning: providers.{provider_name}.{key} is plain http:// to "
+                         "another machine: the app secret and tokens cross the network "
+                         "unencrypted (use https://)\n")
 
     def _read() -> str:
         return sys.stdin.readline()

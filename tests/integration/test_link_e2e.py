@@ -239,3 +239,14 @@ def test_douyin_self_use_app_links_without_browser(sandbox: Any) -> None:
     assert "authorize" not in result.stdout  # no URL: nothing for a browser to do
     accounts = as_json(cli("accounts", "--json"))
     assert [(a["provider"], a["health"]) for a in accounts] == [("douyin", "ok")]
+
+
+def test_link_warns_about_plain_http_to_another_machine(parcelctl_home: Path) -> None:
+    """Issue 16 item 21: the token exchange sends app_secret to base_url."""
+    for key, value in [("app_key", "ks1"), ("app_secret", "S1"), ("sign_secret", "S2"),
+                       ("base_url", "http://192.0.2.1")]:
+        assert cli("config", "set", f"providers.kuaishou.{key}", value).returncode == 0
+    result = cli("link", "kuaishou", "--paste", "--yes", input="\n", timeout=30)
+    assert result.returncode == 1
+    assert "warning: providers.kuaishou.base_url is plain http://" in result.stderr
+    assert "S1" not in result.stdout + result.stderr
