@@ -94,6 +94,14 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
     # held up by one.
     config.paths.ensure()
     with SyncLock(config.paths.lock_file):
+        twin = _same_shop(config, provider_name, account, tokens.open_id)
+        if twin is not None:
+            # Two names for one shop imported every order twice, and `archive` of one copy
+            # left the other.
+            raise UsageError(f"this {provider_name} shop is already linked as "
+                             f"{provider_name}:{twin}; nothing was linked",
+                             hint=f"to renew that link run: parcelctl link {provider_name} "
+                                  f"--account {twin}")
         save_tokens(config, provider_name, account, tokens)
         with Store(config.paths.db_file) as store, store.transaction():
             store.upsert_account(
@@ -102,6 +110,22 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
                 if tokens.access_expires_at else None,
                 refresh_expires_at=iso(tokens.refresh_expires_at)
                 if tokens.refresh_expires_at else None)
+
+
+def _same_shop(config: Config, provider: str, account: str, open_id: str) -> str | None:
+    """Another account name of ``provider`` already linked to the shop ``open_id``."""
+    from .services import load_tokens
+
+    if not open_id or not config.paths.db_file.exists():
+        return None
+    with Store(config.paths.db_file) as store:
+        others = [str(row["account"]) for row in store.accounts()
+                  if row["provider"] == provider and row["account"] != account]
+    for other in others:
+        stored = load_tokens(config, provider, other)
+        if stored is not None and stored.open_id == open_id:
+            return other
+    return None
 
 
 async def _abandonable(work: Callable[[], T]) -> T:

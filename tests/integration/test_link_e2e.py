@@ -105,9 +105,20 @@ def test_link_sync_list_every_order(shop: Any, parcelctl_home: Path) -> None:
 
 def test_paste_flow_and_second_account(shop: Any) -> None:
     assert _link_by_paste(shop).returncode == 0
+    control(shop, "service/kuaishou", {"open_id": "f19a7c0000othershop"})
     assert _link_by_paste(shop, "shop2").returncode == 0
     accounts = as_json(cli("accounts", "--json"))
     assert {a["account"] for a in accounts} == {"default", "shop2"}
+
+
+def test_the_same_shop_under_a_second_name_is_refused(shop: Any) -> None:
+    """Issue 16 item 17: two account names for one shop gave duplicate parcels."""
+    assert _link_by_paste(shop).returncode == 0
+    second = _link_by_paste(shop, "again")
+    err = assert_one_line_error(second)
+    assert "already linked as kuaishou:default" in err
+    assert [a["account"] for a in as_json(cli("accounts", "--json"))] == ["default"]
+    assert _link_by_paste(shop).returncode == 0  # renewing the same name is fine
 
 
 def test_state_mismatch_refused(shop: Any, parcelctl_home: Path) -> None:
