@@ -298,7 +298,10 @@ class Config:
             stored = self.get_secret(key)
             if stored is not None:
                 value = _decode_secret(stored)
-        if value is not None and key not in self._checked:
+        # Only numbers and tables need the rules (list and show read a language name here
+        # and must not pay for importing them).
+        if (isinstance(value, int | float | Mapping) and not isinstance(value, bool)
+                and key not in self._checked):
             from .config_keys import check_loaded
 
             if isinstance(value, Mapping):

@@ -26,7 +26,7 @@ def _files() -> tuple[str, dict[str, str]]:
 @pytest.mark.parametrize(("key", "value", "says"), [
     ("providers.kuaidi100.kye", "secret", "did you mean providers.kuaidi100.key"),
     ("providers.kuaidi100.custmer", "C1", "did you mean providers.kuaidi100.customer"),
-    ("providers.kuaidi100.min_interval_minutes", "abc", "whole number from 30"),
+    ("providers.kuaidi100.min_interval_minutes", "abc", "whole number from 0 to 43200"),
     ("providers.kuaishou.sign_method", "SHA1", "one of HMAC_SHA256, MD5"),
     ("providers.kuaishou.page_size", "500", "from 1 to 50"),
     ("providers.kuaidi100.phone_carriers", "5", "must be a list"),

@@ -268,7 +268,7 @@ class Kuaidi100Provider(TrackingProvider):
         ConfigKey("resultv2", "response detail mode (4 = per-event state codes)", default="4"),
         ConfigKey("min_interval_minutes", "query one number at most this often (kuaidi100 "
                   "locks numbers queried more often than every 30 minutes)", default=30,
-                  minimum=30, maximum=43_200),
+                  maximum=43_200),
     )
 
     def _phone_carriers(self) -> set[str]:
