@@ -23,7 +23,7 @@ from parcelctl.providers import registry
 from tests.integration.clihelp import assert_one_line_error, cli
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-SETTINGS = settings(max_examples=300, deadline=None,
+SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 CORE_NUMERIC = sorted(key for key, rule in _known().items() if rule.numeric)
