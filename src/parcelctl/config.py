@@ -24,11 +24,10 @@ from .errors import ConfigError, UsageError
 
 APP = "parcelctl"
 
-#: Keys whose values go to the secret store. ``*`` matches one dotted segment.
-SECRET_PATTERNS = (
-    "providers.*.key", "providers.*.token", "providers.*.app_secret", "providers.*.sign_secret",
-    "providers.*.secret", "providers.*.password", "notify.webhook.secret",
-)
+#: Settings outside provider tables whose values go to the secret store (a provider's own
+#: keys are secret when it declares them ``secret=True``: see config_keys.is_secret).
+CORE_SECRET_KEYS = frozenset({"notify.webhook.url", "notify.webhook.secret",
+                              "notify.apprise.urls"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +58,47 @@ class Paths:
 
     def ensure(self) -> None:
         for directory in {self.config_dir, self.data_dir, self.state_dir}:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(directory)
             _chmod(directory, 0o700)
+
+    def check_owner(self) -> None:
+        """Refuse a home someone else owns: they could read the secrets written into it,
+        or swap its files for links."""
+        uid = os.geteuid()
+        for directory in {self.config_dir, self.data_dir, self.state_dir}:
+            try:
+                owner = directory.stat().st_uid
+            except OSError:
+                continue  # created (as ours) when first written
+            if owner != uid:
+                raise ConfigError(f"{directory} belongs to another user (uid {owner})",
+                                  hint="use a home of your own, e.g. PARCELCTL_HOME=~/parcels")
+
+
+def make_private_dir(directory: Path) -> None:
+    """``mkdir -p`` where every directory created is 0700 (``parents=True`` made the
+    missing parents with the umask's mode, 0755 or worse)."""
+    missing: list[Path] = []
+    node = directory
+    while not node.exists() and node != node.parent:
+        missing.append(node)
+        node = node.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+        _chmod(path, 0o700)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is a file, not a directory",
+                          hint="move the file away, or point PARCELCTL_HOME elsewhere")
 
 
 def get_paths() -> Paths:
     home = os.environ.get("PARCELCTL_HOME")
     if home:
         root = Path(home).expanduser()
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"PARCELCTL_HOME={home} is a file, not a directory",
+                              hint="point PARCELCTL_HOME at a directory (a missing one is "
+                                   "created)")
         return Paths(root, root, root)
     import platformdirs
 
@@ -75,6 +107,41 @@ def get_paths() -> Paths:
         Path(platformdirs.user_data_dir(APP)),
         Path(platformdirs.user_state_dir(APP)),
     )
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` for a file of the home: created 0600 whatever the umask, and never
+    through a symbolic link (a link planted as ``sync.lock`` or the log would have the
+    file it points at truncated or appended to)."""
+    fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
+                 0o600)
+    try:
+        if flags & os.O_CREAT and stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass  # not ours to change: the owner check refuses such homes
+    return fd
+
+
+def explain_os_error(exc: BaseException) -> ConfigError | None:
+    """A file of the home that cannot be written (read-only disk, permissions, a planted
+    link) as one line naming it; ``None`` for anything else."""
+    import errno
+
+    if not isinstance(exc, OSError) or not exc.filename:
+        return None
+    name = Path(os.fsdecode(exc.filename))
+    if exc.errno == errno.EROFS:
+        return ConfigError(f"{name.parent} is read-only (cannot write {name.name})",
+                           hint="reading still works; to change anything, make it writable "
+                                "or point PARCELCTL_HOME at a writable copy")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ConfigError(f"{name}: permission denied",
+                           hint=f"check the owner and mode of {name.parent}")
+    if exc.errno == errno.ELOOP:
+        return ConfigError(f"{name} is a symbolic link; parcelctl does not follow links in "
+                           "its home", hint="replace it with a regular file")
+    return None
 
 
 def _chmod(path: Path, mode: int) -> None:
@@ -89,7 +156,12 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write via a temp file in the same directory, fsync, rename: never a half file."""
     import tempfile  # json and tempfile are imported where used: list and show need neither
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.is_symlink():
+        # os.replace would silently swap the link for a file (and a reader of the link's
+        # target would never see the change).
+        raise ConfigError(f"{path} is a symbolic link; parcelctl does not write through "
+                          "links in its home", hint="replace it with a regular file")
+    make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -118,8 +190,8 @@ def writers_take_turns(path: Path) -> Iterator[None]:
     Released when the block ends, or by the kernel if the process dies."""
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    make_private_dir(path.parent)
+    fd = open_private(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -139,12 +211,12 @@ def split_key(key: str) -> list[str]:
 
 
 def is_secret_key(key: str) -> bool:
-    parts = key.split(".")
-    for pattern in SECRET_PATTERNS:
-        pat = pattern.split(".")
-        if len(pat) == len(parts) and all(p in ("*", q) for p, q in zip(pat, parts, strict=True)):
-            return True
-    return False
+    """Whether ``key``'s value belongs in the secret store: by declaration, not by name."""
+    if key.split(".")[0] != "providers":
+        return key in CORE_SECRET_KEYS
+    from .config_keys import is_secret
+
+    return is_secret(key)
 
 
 def parse_value(raw: str) -> Any:
@@ -188,8 +260,10 @@ class Config:
 
     def __init__(self, paths: Paths | None = None) -> None:
         self.paths = paths or get_paths()
+        self.paths.check_owner()
         self.data = self._load()
         self._secrets: SecretStore | None = None
+        self._checked: set[str] = set()
 
     def _load(self) -> dict[str, Any]:
         path = self.paths.config_file
@@ -214,6 +288,32 @@ class Config:
         return self._secrets
 
     def get(self, key: str) -> Any:
+        """The value of ``key`` (a secret one from the secret store), checked like
+        ``config set`` would: a hand-edited ``stale_days = 1e6`` is one line naming the key,
+        not an overflow in the middle of a sync."""
+        value = get_in(self.data, split_key(key))
+        # The store's names are read without unlocking a keyring: a key never stored as a
+        # secret costs nothing and cannot fail.
+        if key in CORE_SECRET_KEYS and key in self.secrets.names():
+            stored = self.get_secret(key)
+            if stored is not None:
+                value = _decode_secret(stored)
+        # Only numbers and tables need the rules (list and show read a language name here
+        # and must not pay for importing them).
+        if (isinstance(value, int | float | Mapping) and not isinstance(value, bool)
+                and key not in self._checked):
+            from .config_keys import check_loaded
+
+            if isinstance(value, Mapping):
+                for sub, item in flatten(value, key + "."):
+                    check_loaded(sub, item, self.paths.config_file)
+            else:
+                check_loaded(key, value, self.paths.config_file)
+            self._checked.add(key)
+        return value
+
+    def get_in_file(self, key: str) -> Any:
+        """The value as written in config.toml, unchecked (secrets not looked up)."""
         return get_in(self.data, split_key(key))
 
     def number(self, key: str, default: float) -> float:
@@ -242,7 +342,7 @@ class Config:
                              hint=f"set each key on its own: parcelctl config set {key}.NAME "
                                   "VALUE")
         if is_secret_key(key):
-            self.secrets.set(key, str(value))
+            self.secrets.set(key, _encode_secret(value))
             self._drop(parts)  # a secret must never linger in config.toml
             return
 
@@ -258,12 +358,18 @@ class Config:
             return True
 
         self._edit(put)
+        self._checked.discard(key)
 
     def unset(self, key: str) -> bool:
         parts = split_key(key)
-        found = False
-        if is_secret_key(key):
-            found = self.secrets.delete(key)
+        # Both places, whatever the key's kind: a value stored before a key was declared
+        # secret (or by an older version) must not survive an unset.
+        try:
+            found = key in self.secrets.names() and self.secrets.delete(key)
+        except ConfigError:
+            if is_secret_key(key):
+                raise
+            found = False  # an unusable secret store must not block `unset secrets.backend`
         return self._drop(parts) or found
 
     def _drop(self, parts: list[str]) -> bool:
@@ -308,6 +414,26 @@ class Config:
         return settings
 
 
+def _encode_secret(value: Any) -> str:
+    """The secret store keeps text; a list (Apprise URLs) is kept as JSON."""
+    if isinstance(value, list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _decode_secret(stored: str) -> Any:
+    if stored.startswith("["):
+        import json
+
+        try:
+            return json.loads(stored)
+        except ValueError:
+            return stored
+    return stored
+
+
 # -- secrets ----------------------------------------------------------------------------
 
 class SecretStore:
@@ -338,9 +464,14 @@ class FileSecretStore(SecretStore):
         import json
 
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            fd = open_private(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return {}
+        except OSError as exc:
+            raise explain_os_error(exc) or ConfigError(
+                f"cannot read {self.path}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read().decode("utf-8", errors="replace")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -418,7 +549,7 @@ class KeyringSecretStore(SecretStore):
         return self.index.names()
 
 
-def _keyring_usable() -> bool:
+def keyring_usable() -> bool:
     try:
         import keyring
         from keyring.backends import fail
@@ -439,10 +570,15 @@ def open_secret_store(paths: Paths, configured: Any = None) -> SecretStore:
     file_store = FileSecretStore(paths.secrets_file)
     if choice == "file":
         return file_store
-    if choice in ("keyring", "auto") and _keyring_usable():
+    if choice in ("keyring", "auto") and keyring_usable():
         index = FileSecretStore(paths.config_dir / "secrets-index.json")
         return KeyringSecretStore(index)
     if choice == "keyring":
-        raise ConfigError("no usable system keyring was found",
-                          hint="unset PARCELCTL_SECRETS or set it to 'file'")
+        if os.environ.get("PARCELCTL_SECRETS"):
+            raise ConfigError("PARCELCTL_SECRETS=keyring, but no usable system keyring was "
+                              "found", hint="unset PARCELCTL_SECRETS or set it to 'file'")
+        raise ConfigError(f"secrets.backend is keyring in {paths.config_file}, but no usable "
+                          "system keyring was found",
+                          hint="run: parcelctl config set secrets.backend file (or unlock "
+                               "the keyring)")
     return file_store

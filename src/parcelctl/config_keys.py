@@ -1,75 +1,139 @@
-"""What ``config set`` accepts: the known settings and the values each may take.
+"""What ``config set`` accepts: every known setting, its type, range, default and meaning.
 
 A wrong value used to be saved without a word and surface later, inside a cron job, as
-"unexpected error: ValueError … report it" (``http.timeout abc``) or as a warning in the log
-nobody reads (``notify.timezone Mars/Olympus``). A typo in a key (``polling.stale_day``) was
-saved and silently ignored. Both are refused here, with the key named and what to do.
+"unexpected error: ValueError … report it" (``http.timeout abc``, ``polling.stale_days 1e6``)
+or as a warning in the log nobody reads (``notify.timezone Mars/Olympus``). A typo in a key
+(``polling.stale_day``, ``providers.kuaidi100.custmer``) was saved and silently ignored. Both
+are refused here, with the key named and what to do; values read back from a hand-edited
+config.toml go through the same rules (:func:`check_loaded`).
 
-Provider tables (``providers.NAME.*``) hold each provider's own settings (URLs, app keys,
-windows…), documented with the provider; only the provider's name and the numeric limits
-every provider shares are checked.
+Provider tables (``providers.NAME.*``) are checked against the keys the provider declares
+(``Provider.config_keys``): unknown keys, wrong types, choices and ranges. Whether a value
+is a secret is the declaration's ``secret=True``, never a guess from its name.
+
+Every number has a finite range: an unbounded one (``inf``, ``1e20`` hours) is accepted
+today and overflows a date computation tomorrow.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .providers.base import ConfigKey
 
 Check = Callable[[str, Any], None]
 
+#: Upper bound of a number nobody declared a range for.
+DEFAULT_MAXIMUM = 1_000_000.0
+
+
+class Rule:
+    """A check with a human description of what it accepts (``config keys`` shows it)."""
+
+    def __init__(self, kind: str, check: Check, *, numeric: bool = False) -> None:
+        self.kind = kind
+        self.numeric = numeric
+        self._check = check
+
+    def __call__(self, key: str, value: Any) -> None:
+        self._check(key, value)
+
 
 def _number(minimum: float = 0.0, maximum: float | None = None, *, above: bool = False,
-            whole: bool = False) -> Check:
+            whole: bool = False) -> Rule:
+    top = DEFAULT_MAXIMUM if maximum is None else maximum
+    kind = "a whole number" if whole else "a number"
+    limits = f"above {minimum:g} and at most {top:g}" if above else f"from {minimum:g} to {top:g}"
+
     def check(key: str, value: Any) -> None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok:
+            ok = math.isfinite(value)
         if ok and whole:
             ok = float(value).is_integer()
         if ok:
             ok = value > minimum if above else value >= minimum
-        if ok and maximum is not None:
-            ok = value <= maximum
+        if ok:
+            ok = value <= top
         if not ok:
-            kind = "a whole number" if whole else "a number"
-            limits = f"above {minimum:g}" if above else f"at least {minimum:g}"
-            if maximum is not None:
-                limits = f"from {minimum:g} to {maximum:g}"
-            raise UsageError(f"{key} must be {kind} {limits}, not {value!r}",
+            raise UsageError(f"{key} must be {kind} {limits}, not {_short(value)}",
                              hint=f"run: parcelctl config set {key} NUMBER")
-    return check
+    return Rule(f"{'integer' if whole else 'number'} {limits.replace('and at most', 'to')}",
+                check, numeric=True)
 
 
-def _choice(*allowed: str) -> Check:
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _choice(*allowed: str) -> Rule:
     def check(key: str, value: Any) -> None:
         if value not in allowed:
-            raise UsageError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
-    return check
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            raise UsageError(f"{key} must be one of {', '.join(allowed)}, not {_short(value)}",
+                             hint=f"did you mean {close[0]}?" if close else None)
+    return Rule(f"one of {', '.join(allowed)}", check)
 
 
-def _boolean(key: str, value: Any) -> None:
+def _boolean_check(key: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise UsageError(f"{key} must be true or false, not {value!r}")
+        raise UsageError(f"{key} must be true or false, not {_short(value)}")
 
 
-def _text(key: str, value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{key} must be a non-empty text, not {value!r}")
+def _text_check(key: str, value: Any) -> None:
+    # A number typed for a text (an id such as 12345) is kept: TOML reads it as an integer.
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise UsageError(f"{key} must be a non-empty text, not {_short(value)}")
 
 
-def _url(key: str, value: Any) -> None:
-    if not (isinstance(value, str) and value.startswith(("https://", "http://"))):
+def _maybe_empty_text(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise UsageError(f"{key} must be a text, not {_short(value)}")
+
+
+def _url_check(key: str, value: Any) -> None:
+    if not (isinstance(value, str) and value.lower().startswith(("https://", "http://"))):
         raise UsageError(f"{key} must be an http(s) URL")
 
 
-def _texts(key: str, value: Any) -> None:
+def _texts_check(key: str, value: Any) -> None:
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
-        raise UsageError(f"{key} must be a text or a list of texts, not {value!r}")
+        raise UsageError(f"{key} must be a text or a list of texts, not {_short(value)}")
 
 
-def _notify_on(key: str, value: Any) -> None:
+def _list_check(key: str, value: Any) -> None:
+    if not isinstance(value, list):
+        raise UsageError(f"{key} must be a list such as [\"a\", \"b\"], not {_short(value)}")
+
+
+def _table_check(key: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise UsageError(f"{key} must be a table such as {{\"a\" = \"b\"}}, "
+                         f"not {_short(value)}")
+
+
+def _anything(key: str, value: Any) -> None:
+    return None
+
+
+_boolean = Rule("true or false", _boolean_check)
+_text = Rule("text", _text_check)
+_url = Rule("http(s) URL", _url_check)
+_texts = Rule("text or list of texts", _texts_check)
+
+
+def _notify_on_check(key: str, value: Any) -> None:
     from .notify import ON_CHOICES
 
     items = [p.strip() for p in value.split(",")] if isinstance(value, str) else value
@@ -81,7 +145,7 @@ def _notify_on(key: str, value: Any) -> None:
                              hint=f"choose from {', '.join(ON_CHOICES)}")
 
 
-def _quiet_hours(key: str, value: Any) -> None:
+def _quiet_hours_check(key: str, value: Any) -> None:
     from .notify import parse_quiet_hours
 
     try:
@@ -90,7 +154,7 @@ def _quiet_hours(key: str, value: Any) -> None:
         raise UsageError(f"{key}: {exc}") from None
 
 
-def _timezone(key: str, value: Any) -> None:
+def _timezone_check(key: str, value: Any) -> None:
     from zoneinfo import ZoneInfo
 
     try:
@@ -100,80 +164,330 @@ def _timezone(key: str, value: Any) -> None:
                          hint="use an IANA name such as Asia/Shanghai") from None
 
 
-def _known() -> dict[str, Check]:
+def _known() -> dict[str, Rule]:
     from .policy import DEFAULT_MINUTES
 
-    positive, zero_or_more = _number(above=True), _number()
-    keys: dict[str, Check] = {
+    minutes = _number(above=True, maximum=43_200, whole=True)  # up to 30 days
+    keys: dict[str, Rule] = {
         "display.language": _choice("zh", "en"),
-        "http.timeout": positive,
+        "http.timeout": _number(above=True, maximum=600),
         "http.max_body_mb": _number(1.0, 1024.0),
         "sync.deadline": _number(1.0, 86400.0),
         "secrets.backend": _choice("keyring", "file"),
-        "polling.stale_days": zero_or_more,
-        "polling.stale_minutes": zero_or_more,
-        "polling.min_minutes": zero_or_more,
+        "polling.stale_days": _number(maximum=3650),
+        "polling.stale_minutes": _number(maximum=43_200, whole=True),
+        "polling.min_minutes": _number(maximum=43_200, whole=True),
         "polling.jitter": _number(0.0, 1.0),
-        "polling.account_minutes": positive,
-        "notify.on": _notify_on,
-        "notify.quiet_hours": _quiet_hours,
-        "notify.timezone": _timezone,
-        "notify.backlog_hours": zero_or_more,
-        "notify.retry_hours": zero_or_more,
-        "notify.burst": _number(whole=True),
+        "polling.account_minutes": _number(above=True, maximum=43_200),
+        "notify.on": Rule("list of statuses, overdue, stale", _notify_on_check),
+        "notify.quiet_hours": Rule("HH:MM-HH:MM", _quiet_hours_check),
+        "notify.timezone": Rule("IANA time zone", _timezone_check),
+        "notify.backlog_hours": _number(maximum=8760),
+        "notify.retry_hours": _number(maximum=8760),
+        "notify.burst": _number(maximum=10_000, whole=True),
         "notify.desktop.enabled": _boolean,
         "notify.webhook.url": _url,
         "notify.webhook.secret": _text,
-        "notify.webhook.timeout": positive,
+        "notify.webhook.timeout": _number(above=True, maximum=600),
         "notify.command.run": _text,
-        "notify.command.timeout": positive,
+        "notify.command.timeout": _number(above=True, maximum=3600),
         "notify.apprise.urls": _texts,
     }
-    keys.update({f"polling.{status}": positive for status in DEFAULT_MINUTES})
+    keys.update({f"polling.{status}": minutes for status in DEFAULT_MINUTES})
     return keys
 
 
-#: Settings every provider may have, checked wherever they appear.
-PROVIDER_NUMBERS: dict[str, Check] = {
-    "rate_per_second": _number(above=True),
-    "concurrency": _number(1, whole=True),
-    "batch_size": _number(1, whole=True),
+#: Keys outside provider tables whose values go to the secret store: webhook URLs carry
+#: tokens in their path, Apprise URLs carry passwords.
+SECRET_KEYS = frozenset({"notify.webhook.url", "notify.webhook.secret", "notify.apprise.urls"})
+
+
+def _docs() -> dict[str, tuple[Any, str]]:
+    """key -> (default, meaning) for ``config keys`` and ``config get``."""
+    from .policy import DEFAULT_MINUTES
+
+    docs: dict[str, tuple[Any, str]] = {
+        "display.language": ("zh", "language of tables, digests and notifications"),
+        "http.timeout": (20, "seconds one request may take, start to end"),
+        "http.max_body_mb": (10, "largest answer read from a server, in MB, raw and after "
+                             "decompression; a larger one is refused"),
+        "sync.deadline": (1800, "seconds one sync run may take; providers still busy then "
+                          "fail with one line, and the lock is released"),
+        "secrets.backend": (None, "where secrets are kept: keyring, or file (a 0600 "
+                                  "secrets.json); unset = the keyring when one is usable"),
+        "polling.stale_days": (7, "days without a scan before a parcel counts as stale"),
+        "polling.stale_minutes": (1440, "minutes between checks of a stale parcel"),
+        "polling.min_minutes": (30, "no parcel is checked more often than this (minutes)"),
+        "polling.jitter": (0.1, "random extra wait, as a fraction of the interval"),
+        "polling.account_minutes": (30, "minutes between order imports of a linked account "
+                                        "in watch"),
+        "notify.on": (["out_for_delivery", "ready_for_pickup", "delivered", "exception",
+                       "overdue"], "statuses (and overdue, stale) that notify"),
+        "notify.quiet_hours": (None, "no notifications in this range, e.g. 22:00-08:00"),
+        "notify.timezone": (None, "time zone of quiet hours; unset = the system's"),
+        "notify.backlog_hours": (24, "on a shop's first import, only changes newer than this "
+                                     "notify"),
+        "notify.retry_hours": (24, "a notification that failed is retried this long"),
+        "notify.burst": (5, "past this many messages in one run, send one summary "
+                            "(0 = never)"),
+        "notify.desktop.enabled": (False, "desktop notifications (notify-send)"),
+        "notify.webhook.url": (None, "POST each change as JSON to this URL"),
+        "notify.webhook.secret": (None, "HMAC key signing webhook bodies"),
+        "notify.webhook.timeout": (10, "seconds a webhook delivery may take"),
+        "notify.command.run": (None, "shell command that gets each change as JSON on stdin"),
+        "notify.command.timeout": (30, "seconds the command may run"),
+        "notify.apprise.urls": (None, "Apprise URLs to notify (needs parcelctl[apprise])"),
+        "providers.tracking.default": (None, "tracking provider for add and platform "
+                                             "waybills; unset = the first configured of "
+                                             "kuaidi100, 17track, else cainiao"),
+    }
+    for status, value in DEFAULT_MINUTES.items():
+        docs[f"polling.{status}"] = (value, f"minutes between checks of a parcel in "
+                                            f"{status}")
+    return docs
+
+
+#: Settings every provider may have (shared by the sync engine), checked wherever they appear.
+PROVIDER_NUMBERS: dict[str, Rule] = {
+    "rate_per_second": _number(above=True, maximum=1000),
+    "concurrency": _number(1, 64, whole=True),
+    "batch_size": _number(1, 1000, whole=True),
+    "min_interval_minutes": _number(0, 43_200, whole=True),
+}
+
+_PROVIDER_NUMBER_DOCS = {
+    "rate_per_second": "requests per second to this provider (default: its documented rate)",
+    "concurrency": "requests in flight at once",
+    "batch_size": "numbers per request",
+    "min_interval_minutes": "ask about one number at most this often",
 }
 
 
-def check(key: str, value: Any) -> None:
-    """Raise UsageError unless ``value`` may be stored under ``key``."""
-    parts = key.split(".")
-    if parts[0] == "providers":
-        _check_provider(key, parts, value)
-        return
-    known = _known()
-    if key in known:
-        known[key](key, value)
-        return
-    close = difflib.get_close_matches(key, list(known), n=1)
-    raise UsageError(f"'{key}' is not a setting parcelctl knows",
-                     hint=f"did you mean {close[0]}?" if close
-                     else "the README's Configuration section lists them")
+# -- provider keys ---------------------------------------------------------------------------
+
+def key_type(declared: ConfigKey) -> str:
+    """A declared key's type: as declared, else from its default."""
+    if declared.type:
+        return declared.type
+    default = declared.default
+    if isinstance(default, bool):
+        return "boolean"
+    if isinstance(default, int):
+        return "integer"
+    if isinstance(default, float):
+        return "number"
+    if isinstance(default, list | tuple):
+        return "list"
+    if isinstance(default, dict):
+        return "table"
+    if declared.name.endswith(("_url", "_uri")):
+        return "url"
+    return "text"
 
 
-def _check_provider(key: str, parts: list[str], value: Any) -> None:
+def provider_rule(declared: ConfigKey) -> Rule:
+    kind = key_type(declared)
+    if declared.choices:
+        return _choice(*declared.choices)
+    shared = PROVIDER_NUMBERS.get(declared.name)
+    if shared is not None and declared.minimum is None and declared.maximum is None:
+        return shared
+    if kind == "text" and declared.default == "":
+        return Rule("text (may be empty)", _maybe_empty_text)
+    if kind in ("integer", "number"):
+        return _number(0.0 if declared.minimum is None else declared.minimum,
+                       declared.maximum, whole=kind == "integer")
+    simple: dict[str, Rule] = {
+        "boolean": _boolean, "url": _url, "text": _text,
+        "list": Rule("list", _list_check), "table": Rule("table", _table_check),
+    }
+    return simple.get(kind, Rule("any value", _anything))
+
+
+def provider_keys(name: str) -> dict[str, ConfigKey]:
+    """Every key ``providers.NAME.*`` may hold: the provider's own and the shared ones."""
+    from .providers import registry
+    from .providers.base import ConfigKey
+
+    cls = registry.load(name)
+    keys = {key.name: key for key in cls.config_keys}
+    for shared in PROVIDER_NUMBERS:
+        if shared not in keys:
+            default = getattr(cls, shared, None)
+            keys[shared] = ConfigKey(shared, _PROVIDER_NUMBER_DOCS[shared], default,
+                                     type="number" if "rate" in shared else "integer")
+    return keys
+
+
+def _provider_key(key: str, parts: list[str]) -> ConfigKey:
     from .providers import registry
 
     if len(parts) < 3:
         raise UsageError(f"'{key}' is a section, not a setting",
                          hint="set one key inside it, e.g. providers.kuaidi100.customer")
     name = parts[1]
-    if name == "tracking":
+    if name not in registry.names():
+        close = difflib.get_close_matches(name, registry.names(), n=1)
+        raise UsageError(f"'{name}' is not a provider",
+                         hint=f"did you mean {close[0]}?" if close
+                         else f"choose from {', '.join(registry.names())}")
+    keys = provider_keys(name)
+    sub = ".".join(parts[2:])
+    if sub not in keys:
+        close = difflib.get_close_matches(sub, list(keys), n=1)
+        raise UsageError(f"'{key}' is not a setting of {name}",
+                         hint=f"did you mean providers.{name}.{close[0]}?" if close
+                         else f"run: parcelctl config keys providers.{name}")
+    return keys[sub]
+
+
+def require_known(key: str) -> None:
+    """Raise UsageError (with the nearest key) unless ``key`` is a setting."""
+    parts = key.split(".")
+    if parts[0] == "providers":
+        if parts[1:2] == ["tracking"]:
+            if parts[2:] != ["default"]:
+                raise UsageError(f"'{key}' is not a setting parcelctl knows",
+                                 hint="did you mean providers.tracking.default?")
+            return
+        _provider_key(key, parts)
+        return
+    known = _known()
+    if key not in known:
+        close = difflib.get_close_matches(key, list(known), n=1)
+        raise UsageError(f"'{key}' is not a setting parcelctl knows",
+                         hint=f"did you mean {close[0]}?" if close
+                         else "run: parcelctl config keys")
+
+
+def is_secret(key: str) -> bool:
+    """True when ``key``'s value belongs in the secret store (by declaration only)."""
+    parts = key.split(".")
+    if parts[0] != "providers":
+        return key in SECRET_KEYS
+    if len(parts) < 3 or parts[1] == "tracking":
+        return False
+    try:
+        return _provider_key(key, parts).secret
+    except UsageError:
+        return False
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+def check(key: str, value: Any) -> None:
+    """Raise UsageError unless ``value`` may be stored under ``key``."""
+    parts = key.split(".")
+    if parts[0] == "providers" and parts[1:2] == ["tracking"]:
+        _check_provider(key, parts, value)
+        return
+    if parts[0] == "providers":
+        rule = provider_rule(_provider_key(key, parts))
+        secret = _provider_key(key, parts).secret
+    else:
+        require_known(key)
+        rule, secret = _known()[key], key in SECRET_KEYS
+    if isinstance(value, dict) and not rule.kind.startswith("table"):
+        # A whole table in one go would also slip its secrets past the secret store.
+        raise UsageError(f"'{key}' takes one value, not a table",
+                         hint=f"set each key on its own: parcelctl config set {key}.NAME VALUE")
+    try:
+        rule(key, value)
+    except UsageError as exc:
+        if not secret:
+            raise
+        # The refusal of a secret never shows the secret.
+        raise UsageError(exc.message.replace(_short(value), "the value given"),
+                         hint=exc.hint) from None
+
+
+def _check_provider(key: str, parts: list[str], value: Any) -> None:
+    from .providers import registry
+
+    if len(parts) >= 2 and parts[1] == "tracking":
         if parts[2:] != ["default"]:
             raise UsageError(f"'{key}' is not a setting parcelctl knows",
                              hint="did you mean providers.tracking.default?")
         registry.load_tracker(str(value))
         return
-    if name not in registry.names():
-        raise UsageError(f"'{name}' is not a provider",
-                         hint=f"choose from {', '.join(registry.names())}")
-    if len(parts) == 3 and parts[2] in PROVIDER_NUMBERS:
-        PROVIDER_NUMBERS[parts[2]](key, value)
-    if key.endswith("_url"):
-        _url(key, value)
+    declared = _provider_key(key, parts)
+    provider_rule(declared)(key, value)
+
+
+def check_loaded(key: str, value: Any, source: Path) -> None:
+    """A value read back from config.toml: a hand edit gets the same rules as ``config set``,
+    as a one-line ConfigError naming the key and the file."""
+    rule = _known().get(key)
+    # Numbers are what crash later (an overflow deep in a date computation); a bad
+    # notify.on or time zone is already reported by notify as a problem and skipped.
+    if rule is None or value is None or not rule.numeric:
+        return
+    _as_config_error(rule, key, value, source)
+
+
+def check_provider_table(name: str, table: dict[str, Any], source: Path) -> None:
+    """Every value of ``[providers.NAME]`` against the provider's declarations."""
+    keys = provider_keys(name)
+    for sub, value in table.items():
+        declared = keys.get(sub)
+        if declared is not None:  # unknown keys are refused by `config set`, kept on load
+            _as_config_error(provider_rule(declared), f"providers.{name}.{sub}", value, source)
+
+
+def _as_config_error(rule: Rule, key: str, value: Any, source: Path) -> None:
+    try:
+        rule(key, value)
+    except UsageError as exc:
+        message = exc.message
+        if key in SECRET_KEYS:
+            message = message.replace(_short(value), "the value stored")
+        raise ConfigError(f"{source}: {message}",
+                          hint=f"fix it with: parcelctl config set {key} VALUE (or config "
+                               f"unset {key})") from None
+
+
+# -- the reference (`config keys`) -----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class KeyDoc:
+    key: str
+    type: str
+    default: Any
+    secret: bool
+    help: str
+
+
+def reference(prefix: str = "") -> list[KeyDoc]:
+    """Every known key (the installed providers' own included), sorted by name."""
+    from .providers import registry
+
+    docs = _docs()
+    found = [KeyDoc(key, rule.kind, docs.get(key, (None, ""))[0], key in SECRET_KEYS,
+                    docs.get(key, (None, ""))[1]) for key, rule in _known().items()]
+    default_tracking, tracking_help = docs["providers.tracking.default"]
+    found.append(KeyDoc("providers.tracking.default", "tracking provider name",
+                        default_tracking, False, tracking_help))
+    for name in registry.names():
+        try:
+            keys = provider_keys(name)
+        except UsageError:  # a broken plugin still lets the rest be listed
+            continue
+        for sub, declared in keys.items():
+            rule = provider_rule(declared)
+            found.append(KeyDoc(f"providers.{name}.{sub}", rule.kind, declared.default,
+                                declared.secret, declared.help))
+    return sorted((doc for doc in found if doc.key.startswith(prefix)), key=lambda d: d.key)
+
+
+def default_of(key: str) -> tuple[bool, Any]:
+    """(known, default) of a key; unknown keys are (False, None)."""
+    parts = key.split(".")
+    if parts[0] == "providers" and parts[1:2] != ["tracking"]:
+        try:
+            return True, _provider_key(key, parts).default
+        except UsageError:
+            return False, None
+    docs = _docs()
+    if key in docs:
+        return True, docs[key][0]
+    return False, None

@@ -49,6 +49,10 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
     config = config or Config()
     provider, http = make_provider(config, provider_name)
     platform = as_platform(provider)
+    for key in oauth.insecure_urls(provider.settings):
+        sys.stderr.write(f"warning: providers.{provider_name}.{key} is plain http:// to "
+                         "another machine: the app secret and tokens cross the network "
+                         "unencrypted (use https://)\n")
 
     def _read() -> str:
         return sys.stdin.readline()
@@ -90,6 +94,14 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
     # held up by one.
     config.paths.ensure()
     with SyncLock(config.paths.lock_file):
+        twin = _same_shop(config, provider_name, account, tokens.open_id)
+        if twin is not None:
+            # Two names for one shop imported every order twice, and `archive` of one copy
+            # left the other.
+            raise UsageError(f"this {provider_name} shop is already linked as "
+                             f"{provider_name}:{twin}; nothing was linked",
+                             hint=f"to renew that link run: parcelctl link {provider_name} "
+                                  f"--account {twin}")
         save_tokens(config, provider_name, account, tokens)
         with Store(config.paths.db_file) as store, store.transaction():
             store.upsert_account(
@@ -98,6 +110,22 @@ def link_account(provider_name: str, *, account: str = "default", open_browser: 
                 if tokens.access_expires_at else None,
                 refresh_expires_at=iso(tokens.refresh_expires_at)
                 if tokens.refresh_expires_at else None)
+
+
+def _same_shop(config: Config, provider: str, account: str, open_id: str) -> str | None:
+    """Another account name of ``provider`` already linked to the shop ``open_id``."""
+    from .services import load_tokens
+
+    if not open_id or not config.paths.db_file.exists():
+        return None
+    with Store(config.paths.db_file) as store:
+        others = [str(row["account"]) for row in store.accounts()
+                  if row["provider"] == provider and row["account"] != account]
+    for other in others:
+        stored = load_tokens(config, provider, other)
+        if stored is not None and stored.open_id == open_id:
+            return other
+    return None
 
 
 async def _abandonable(work: Callable[[], T]) -> T:
@@ -124,7 +152,11 @@ def parse_account_ref(ref: str) -> tuple[str, str]:
     return provider, check_account_name(account or "default")
 
 
-def unlink_account(ref: str, *, purge: bool, config: Config | None = None) -> int:
+def unlink_account(ref: str, *, purge: bool, config: Config | None = None,
+                   confirm: Callable[[int], None] | None = None) -> int:
+    """Forget the account; with ``purge`` also its parcels. ``confirm(count)`` is called
+    with the number of parcels a purge removes, before anything changes (it raises to stop).
+    """
     from .providers import registry
 
     provider, account = parse_account_ref(ref)
@@ -132,6 +164,13 @@ def unlink_account(ref: str, *, purge: bool, config: Config | None = None) -> in
     config = config or Config()
     if not config.paths.db_file.exists():
         raise UsageError(f"{provider}:{account} is not linked")
+    if purge and confirm is not None:
+        # Asked before the sync lock is taken: a question left open must not stall cron.
+        with Store(config.paths.db_file) as store:
+            if store.account(provider, account) is None:
+                raise UsageError(f"{provider}:{account} is not linked",
+                                 hint="see 'parcelctl accounts'")
+            confirm(store.count_only_from(provider, account))
     # Under the sync lock: a sync running meanwhile put the account back when it committed
     # (and its parcels, after --purge). Tokens go first: if the secret store refuses (a
     # corrupt file, a locked keyring) nothing is changed and unlink can simply be run again;

@@ -19,8 +19,10 @@ class SyncLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        from .config import make_private_dir, open_private
+
+        make_private_dir(self.path.parent)
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)  # never through a planted link
         deadline = time.monotonic() + self.timeout
         while True:
             try:

@@ -14,11 +14,11 @@ def attach_log_file(path: Path, *, max_bytes: int = 1_000_000, backups: int = 3)
     root = logging.getLogger("parcelctl")
     if any(getattr(h, "_parcelctl_file", False) for h in root.handlers):
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.close(fd)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
-                                                   encoding="utf-8")
+    from .config import make_private_dir
+
+    make_private_dir(path.parent)
+    handler = _PrivateRotatingHandler(path, maxBytes=max_bytes, backupCount=backups,
+                                      encoding="utf-8")
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
@@ -30,3 +30,14 @@ def attach_log_file(path: Path, *, max_bytes: int = 1_000_000, backups: int = 3)
             if not getattr(h, "_parcelctl_file", False) and h.level == logging.NOTSET:
                 h.setLevel(root.level)
         root.setLevel(logging.INFO)
+
+
+class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
+    """Every log file it opens, the fresh one after a rotation included, is 0600 whatever
+    the umask (``open()`` made it 0644, 0666 under umask 000), and never a planted link."""
+
+    def _open(self):  # type: ignore[no-untyped-def]  # typeshed types it loosely
+        from .config import open_private
+
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)

@@ -143,7 +143,13 @@ def build_channels(config: Config, problems: list[str]) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     if config.get("notify.desktop.enabled") is True:
         channels["desktop"] = DesktopChannel()
-    url = config.get("notify.webhook.url")
+    try:  # the URL is a secret too (chat hooks carry their token in it)
+        url = config.get("notify.webhook.url")
+    except Exception as exc:  # e.g. a keyring cron cannot unlock: retry next run
+        url = None
+        if config.get_in_file("notify.webhook.url") is not None or _named_secret(config):
+            channels["webhook"] = Unavailable("webhook", "cannot read notify.webhook.url "
+                                              f"from the secret store ({exc})")
     if isinstance(url, str) and url:
         if urlsplit(url).scheme in ("http", "https"):
             path = urlsplit(url).path
@@ -171,6 +177,15 @@ def build_channels(config: Config, problems: list[str]) -> dict[str, Channel]:
             register_secret(str(value))  # apprise URLs embed tokens and passwords
         channels["apprise"] = AppriseChannel([str(u) for u in urls])
     return channels
+
+
+def _named_secret(config: Config) -> bool:
+    """Whether the secret store lists the webhook URL (its names are readable even when a
+    locked keyring keeps the values)."""
+    try:
+        return "notify.webhook.url" in config.secrets.names()
+    except Exception:
+        return True  # cannot tell: keep deliveries pending rather than drop them
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:

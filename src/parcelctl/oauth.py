@@ -12,7 +12,7 @@ import html
 import secrets
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -65,6 +65,31 @@ def parse_redirect(url: str, expected_state: str) -> str:
     return code
 
 
+def insecure_urls(settings: Mapping[str, Any]) -> list[str]:
+    """Setting names whose URL is plain ``http://`` to a host other than this machine: the
+    token exchange sends the app secret and the codes over them unencrypted."""
+    found = []
+    for key, value in settings.items():
+        if not (key.endswith(("_url", "_uri")) and isinstance(value, str)) or key == \
+                "redirect_uri":  # the redirect comes back to our own listener
+            continue
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname or ""):
+            found.append(key)
+    return found
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_loopback(redirect_uri: str) -> tuple[str, int, str]:
     """(host, port, path) of a redirect URI the listener can serve, or a UsageError."""
     parts = urlsplit(redirect_uri)
@@ -103,12 +128,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._page(404, "Not found", "This address is not the parcelctl callback.")
             return
         query = parse_qs(parts.query)
-        if "error" not in query and not self._ours(query):
+        if not self._ours(query):
             # Not the platform's answer to this run (a stray request, a forged or stale
-            # state): it must neither use up the one-shot listener nor be told "linked".
+            # state, an error any web page could send): it must neither use up the
+            # one-shot listener nor be told "linked".
             self._page(400, "Not the answer parcelctl is waiting for",
                        "This address is not the authorization parcelctl asked for; parcelctl "
-                       "is still waiting for it.")
+                       "is still waiting for it (Ctrl-C in the terminal stops it).")
             return
         with server.lock:
             if server.url is not None:
@@ -127,8 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
         server.received.set()
 
     def _ours(self, query: dict[str, list[str]]) -> bool:
-        """A code, with this run's state when the listener knows it."""
-        if "code" not in query:
+        """A code or an error, with this run's state when the listener knows it. An error
+        without it would let any page the browser visits end ``link`` with a fake denial
+        (``<img src="http://127.0.0.1:8976/callback?error=x">``)."""
+        if "code" not in query and "error" not in query:
             return False
         expected = self.server.state
         return expected is None or secrets.compare_digest(

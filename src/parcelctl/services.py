@@ -18,7 +18,13 @@ TRACKING_FALLBACK_ORDER = ("kuaidi100", "17track", "cainiao")
 def settings_for(config: Config, name: str) -> dict[str, Any]:
     cls = registry.load(name)
     secret_keys = [k.name for k in cls.config_keys if k.secret]
-    return config.provider_settings(name, secret_keys)
+    settings = config.provider_settings(name, secret_keys)
+    from .config_keys import check_provider_table
+
+    # A hand-edited `phone_carriers = 5` is one line naming the key, not a TypeError in add.
+    check_provider_table(name, {k: v for k, v in settings.items() if k not in secret_keys},
+                         config.paths.config_file)
+    return settings
 
 
 def make_provider(config: Config, name: str, *, require_configured: bool = True

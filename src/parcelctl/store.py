@@ -6,6 +6,7 @@ The store never holds secrets: tokens and keys live in the secret store (config.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -152,6 +153,10 @@ def explain(exc: BaseException, path: Path, *, machine_only: bool = False
     return None
 
 
+def _unwritable_dir(directory: Path) -> bool:
+    return directory.is_dir() and not os.access(directory, os.W_OK)
+
+
 class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
@@ -160,10 +165,20 @@ class Store:
         try:
             if readonly:
                 uri = f"file:{path}?mode=ro"
+                if _unwritable_dir(path.parent) and not path.with_name(path.name + "-wal"
+                                                                       ).exists():
+                    # A read-only home: SQLite cannot create the WAL's -shm file beside the
+                    # database, and nothing can be writing it either.
+                    uri += "&immutable=1"
                 self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                           isolation_level=None, check_same_thread=False)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if _unwritable_dir(path.parent):
+                    raise StoreError(f"{path.parent} is read-only: parcels can be listed "
+                                     "and shown, not changed",
+                                     hint="make it writable, or point PARCELCTL_HOME at a "
+                                          "writable copy")
                 self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
                                           isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
@@ -675,16 +690,26 @@ class Store:
         self.db.execute("DELETE FROM sources WHERE provider=? AND account=?", (provider, account))
         self.db.execute("DELETE FROM accounts WHERE provider=? AND account=?",
                         (provider, account))
+        if not purge:
+            # Every parcel stays, placeholders of unshipped orders included: linking again
+            # finds them by number, archived and labelled as you left them.
+            return 0
         removed = 0
         for pid in pids:
             left = self.db.execute("SELECT count(*) FROM sources WHERE parcel_id=?",
                                    (pid,)).fetchone()[0]
-            row = self.db.execute("SELECT kind FROM parcels WHERE id=?", (pid,)).fetchone()
-            # An unshipped-order placeholder means nothing without its account.
-            if not left and (purge or (row is not None and row["kind"] == "order")):
+            if not left:
                 self.delete(pid)
                 removed += 1
         return removed
+
+    def count_only_from(self, provider: str, account: str) -> int:
+        """Parcels whose only source is this account (what ``unlink --purge`` removes)."""
+        return int(self.db.execute(
+            "SELECT count(DISTINCT s.parcel_id) FROM sources s WHERE s.provider=? AND"
+            " s.account=? AND NOT EXISTS (SELECT 1 FROM sources o WHERE o.parcel_id ="
+            " s.parcel_id AND NOT (o.provider=? AND o.account=?))",
+            (provider, account, provider, account)).fetchone()[0])
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self) -> int:

@@ -264,6 +264,13 @@ def find_parcel(db: sqlite3.Connection, ref: str) -> list[sqlite3.Row]:
     """By number (normalized), by order reference, or by order id."""
     from .status import normalize_number
 
+    # A blank reference matched every parcel added by hand (their order id is ''), and
+    # ``rm " "`` removed them: a reference names something, or it is refused.
+    if not any(ch.isalnum() for ch in ref):
+        from .errors import UsageError
+
+        raise UsageError("a parcel reference cannot be blank",
+                         hint="give a tracking number, order reference or order id")
     number = normalize_number(ref)
     # An order reference keeps its dash (KS-2415…): it is shown that way everywhere, and
     # normalizing a tracking number drops dashes.

@@ -163,9 +163,9 @@ def test_archive_and_rm(tracked: Any) -> None:
     assert cli("archive", "3950055201640").returncode == 0
     assert as_json(cli("list", "--json")) == []
     assert len(as_json(cli("list", "--all", "--json"))) == 1
-    assert cli("rm", "3950055201640").returncode == 0
+    assert cli("rm", "3950055201640", "--yes").returncode == 0
     assert as_json(cli("list", "--all", "--json")) == []
-    assert_one_line_error(cli("rm", "3950055201640"))
+    assert_one_line_error(cli("rm", "3950055201640", "--yes"))
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -310,6 +310,6 @@ def test_rm_and_archive_pick_one_of_a_numbers_carriers(parcelctl_home: Path) -> 
     assert "carriers: yuantong, nosuch" in err or "carriers: nosuch, yuantong" in err
     assert "--carrier" in err
     assert cli("archive", "YT6247854916511", "--carrier", "yuantong").returncode == 0
-    assert cli("rm", "YT6247854916511", "-c", "NOSUCH").returncode == 0
+    assert cli("rm", "YT6247854916511", "-c", "NOSUCH", "--yes").returncode == 0
     left = as_json(cli("list", "--all", "--json"))
     assert [(p["carrier"], p["archived"]) for p in left] == [("yuantong", True)]

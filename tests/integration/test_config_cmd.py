@@ -88,10 +88,10 @@ def test_good_values_still_go_through(parcelctl_home: Path) -> None:
 
 def test_a_quoted_secret_is_stored_without_its_quotes(parcelctl_home: Path) -> None:
     assert cli("config", "set", "providers.kuaidi100.key", '"abc-123"').returncode == 0
-    assert cli("config", "set", "providers.17track.key", "1e5").returncode == 0
+    assert cli("config", "set", "providers.17track.token", "1e5").returncode == 0
     secrets = _saved()[1]
     assert secrets["providers.kuaidi100.key"] == "abc-123"
-    assert secrets["providers.17track.key"] == "1e5"  # as typed, not the number 100000.0
+    assert secrets["providers.17track.token"] == "1e5"  # as typed, not the number 100000.0
 
 
 def test_a_hand_edited_bad_number_is_one_line_naming_the_key(parcelctl_home: Path) -> None:

@@ -105,9 +105,20 @@ def test_link_sync_list_every_order(shop: Any, parcelctl_home: Path) -> None:
 
 def test_paste_flow_and_second_account(shop: Any) -> None:
     assert _link_by_paste(shop).returncode == 0
+    control(shop, "service/kuaishou", {"open_id": "f19a7c0000othershop"})
     assert _link_by_paste(shop, "shop2").returncode == 0
     accounts = as_json(cli("accounts", "--json"))
     assert {a["account"] for a in accounts} == {"default", "shop2"}
+
+
+def test_the_same_shop_under_a_second_name_is_refused(shop: Any) -> None:
+    """Issue 16 item 17: two account names for one shop gave duplicate parcels."""
+    assert _link_by_paste(shop).returncode == 0
+    second = _link_by_paste(shop, "again")
+    err = assert_one_line_error(second)
+    assert "already linked as kuaishou:default" in err
+    assert [a["account"] for a in as_json(cli("accounts", "--json"))] == ["default"]
+    assert _link_by_paste(shop).returncode == 0  # renewing the same name is fine
 
 
 def test_state_mismatch_refused(shop: Any, parcelctl_home: Path) -> None:
@@ -179,16 +190,33 @@ def test_same_waybill_from_order_and_add_is_one_parcel(shop: Any) -> None:
 
 
 def test_unlink_purge(shop: Any) -> None:
+    """Issue 16 item 9: `unlink` keeps every parcel (unshipped orders included) and archive
+    state survives linking again; `--purge` asks first, and says how many it removed."""
     assert _link_by_paste(shop).returncode == 0
     assert cli("sync").returncode == 0
-    assert as_json(cli("list", "--all", "--json"))
+    before = as_json(cli("list", "--all", "--json"))
+    assert any(p["kind"] == "order" for p in before)
+    placeholder = next(p for p in before if p["kind"] == "order")["order"]["id"]
+    assert cli("archive", placeholder).returncode == 0
     kept = cli("unlink", "kuaishou")
-    assert kept.returncode == 0
+    assert kept.returncode == 0 and "parcels stay" in kept.stderr + kept.stdout
     remaining = as_json(cli("list", "--all", "--json"))
-    assert remaining and all(p["kind"] == "waybill" for p in remaining)
+    assert sorted(map(str, ((p["kind"], p["tracking_number"]) for p in remaining))) == sorted(
+        map(str, ((p["kind"], p["tracking_number"]) for p in before)))
     assert _link_by_paste(shop).returncode == 0
     assert cli("sync").returncode == 0
-    assert cli("unlink", "kuaishou:default", "--purge").returncode == 0
+    again = as_json(cli("list", "--all", "--json"))
+    # Still unshipped, and still archived as it was left.
+    assert [p["archived"] for p in again
+            if (p.get("order") or {}).get("id") == placeholder] == [True]
+    # No terminal and no --yes: nothing is removed, one line says how to go ahead.
+    err = assert_one_line_error(cli("unlink", "kuaishou:default", "--purge"))
+    assert "--yes" in err
+    assert as_json(cli("accounts", "--json"))
+    purged = cli("unlink", "kuaishou:default", "--purge", "--yes")
+    assert purged.returncode == 0
+    count = len([p for p in again if {s["provider"] for s in p["sources"]} == {"kuaishou"}])
+    assert f"{count} parcel" in purged.stderr + purged.stdout
     leftover = [p for p in as_json(cli("list", "--all", "--json"))
                 if any(s["provider"] == "kuaishou" for s in p["sources"])]
     assert leftover == []
@@ -222,3 +250,14 @@ def test_douyin_self_use_app_links_without_browser(sandbox: Any) -> None:
     assert "authorize" not in result.stdout  # no URL: nothing for a browser to do
     accounts = as_json(cli("accounts", "--json"))
     assert [(a["provider"], a["health"]) for a in accounts] == [("douyin", "ok")]
+
+
+def test_link_warns_about_plain_http_to_another_machine(parcelctl_home: Path) -> None:
+    """Issue 16 item 21: the token exchange sends app_secret to base_url."""
+    for key, value in [("app_key", "ks1"), ("app_secret", "S1"), ("sign_secret", "S2"),
+                       ("base_url", "http://192.0.2.1")]:
+        assert cli("config", "set", f"providers.kuaishou.{key}", value).returncode == 0
+    result = cli("link", "kuaishou", "--paste", "--yes", input="\n", timeout=30)
+    assert result.returncode == 1
+    assert "warning: providers.kuaishou.base_url is plain http://" in result.stderr
+    assert "S1" not in result.stdout + result.stderr

@@ -64,7 +64,7 @@ def test_syncs_watch_list_and_edits_together(fleet: list[RunningSandbox], forks:
             forks[3].run(home, "add", "YT9555000000001", "--carrier", "yuantong",
                          "--no-track", "--label", "added during sync"),
             forks[3].run(home, "archive", "LP00000000000000"),   # in the slow request
-            forks[3].run(home, "rm", "LP00999999999999"),        # in the slow request too
+            forks[3].run(home, "rm", "LP00999999999999", "--yes"),        # in the slow request too
         ]
         results = [first.wait(60), second.wait(60)]
     finally:

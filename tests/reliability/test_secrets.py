@@ -122,6 +122,7 @@ def _exercise(fork: ForkCli, running: RunningSandbox, tmp_path: Path) -> None:
 
     linked = link_by_listener(fork, home)
     assert linked.returncode == 0, linked.stderr
+    world.control(running, "service/kuaishou", {"open_id": "f19a7c0000othershop"})
     linked = link_by_listener(fork, home, "--debug", account="shop2")
     assert linked.returncode == 0, linked.stderr
     outputs["link (stdout)"] = linked.stdout.encode()

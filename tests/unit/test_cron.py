@@ -168,3 +168,18 @@ def test_crontab_failures_are_one_line_errors(tmp_path: Path, monkeypatch: pytes
     code, _, err = run(capsys, "cron", "install")
     assert code == 1 and "permission denied" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("evil", ["\n* * * * * touch /tmp/pwned", "\r0 0 * * * x", "\x1b[2J",
+                                  "\u2028* * * * * x"])
+@pytest.mark.parametrize("systemd", [False, True])
+def test_a_control_character_in_a_path_is_refused(
+        crontab: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, evil: str, systemd: bool) -> None:
+    """Issue 16 item 20: a newline in PARCELCTL_HOME wrote a second crontab job."""
+    monkeypatch.setenv("PARCELCTL_HOME", str(tmp_path / f"home{evil}"))
+    code, out, err = run(capsys, "cron", "install", *(["--systemd"] if systemd else []))
+    assert code == 1
+    assert "control character" in err and len(err.strip().splitlines()) == 1
+    assert not crontab.exists()
+    assert "pwned" not in out

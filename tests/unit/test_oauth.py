@@ -210,3 +210,27 @@ def test_obtain_code_times_out() -> None:
         obtain_code("https://a.test/", redirect, "s", open_browser=False, paste=False,
                     timeout=0.2, read_line=lambda: "", show=lambda _: None)
     assert "use --paste" in str(info.value)
+
+
+def test_an_error_callback_without_this_runs_state_does_not_end_the_listener() -> None:
+    """Issue 16 item 21: any web page could end `link` with ?error=… (no state)."""
+    listener = CallbackListener("http://127.0.0.1:0/callback", state="s-right")
+    base = listener.redirect_uri
+    for forged in (f"{base}?error=access_denied", f"{base}?error=x&state=s-wrong"):
+        page = _get(forged)
+        assert page.status_code == 400 and "still waiting" in page.text
+    real = _get(f"{base}?code=c1&state=s-right")
+    assert real.status_code == 200
+    assert listener.wait(5) == f"{base}?code=c1&state=s-right"
+
+
+@pytest.mark.parametrize(("settings", "flagged"), [
+    ({"base_url": "http://api.example.test", "auth_url": "https://a.test"}, ["base_url"]),
+    ({"auth_url": "HTTP://10.0.0.5:8080/auth", "token_url": "http://localhost:1/t"},
+     ["auth_url"]),
+    ({"base_url": "http://127.0.0.1:9/x", "redirect_uri": "http://127.0.0.1:8976/cb"}, []),
+    ({"base_url": "http://[::1]:9/x", "token_url": "https://t.test"}, []),
+])
+def test_plain_http_to_another_machine_is_flagged(settings: dict[str, str],
+                                                  flagged: list[str]) -> None:
+    assert oauth.insecure_urls(settings) == flagged

@@ -18,7 +18,7 @@ import typer
 from . import fastparams
 
 if TYPE_CHECKING:
-    from ..errors import StoreError
+    from ..errors import ConfigError, StoreError
 
 fastparams.install()
 
@@ -200,9 +200,13 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
-def _explain(exc: Exception) -> StoreError | None:
+def _explain(exc: Exception) -> StoreError | ConfigError | None:
     """A failure of the machine rather than of parcelctl (the disk full under the store, a
     read-only file) as an expected one-line error; ``None`` if it is not one."""
+    if isinstance(exc, OSError):  # a read-only home, a planted link
+        from ..config import explain_os_error
+
+        return explain_os_error(exc)
     if type(exc).__module__ != "sqlite3":  # only SQLite's errors, without importing it
         return None
     from ..config import get_paths

@@ -55,12 +55,19 @@ def archive(
 def remove(
     number: str = typer.Argument(..., help="Tracking number or order reference."),
     carrier: str | None = typer.Option(None, "--carrier", "-c", help=CARRIER_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking (needed "
+                             "when input is not a terminal)."),
 ) -> None:
     """Delete a parcel and its events (an order's parcel comes back on the next sync;
     archive it instead)."""
+    from .confirm import confirm_removal, plural
     from .output import info
 
     store, pid = _resolve(number, carrier)
-    with store, store.transaction():
-        store.delete(pid)
-    info(f"{number}: removed")
+    with store:
+        events = int(store.db.execute("SELECT count(*) FROM events WHERE parcel_id=?",
+                                      (pid,)).fetchone()[0])
+        confirm_removal(f"Remove {number} and its {plural(events, 'event')}?", yes=yes)
+        with store.transaction():
+            store.delete(pid)
+    info(f"{number}: removed 1 parcel and {plural(events, 'event')}")

@@ -69,14 +69,27 @@ def _environment() -> list[tuple[str, str]]:
         if value:
             if name == "PARCELCTL_HOME":  # cron starts in $HOME: a relative path would move
                 value = str(Path(value).expanduser().resolve())
-            found.append((name, value))
+            found.append((name, _no_controls(name, value)))
     return found
+
+
+def _no_controls(what: str, value: str) -> str:
+    """A newline in a path ends the crontab line (or the unit's line): what follows it
+    becomes a job of its own. Quoting cannot help there, so such a path is refused."""
+    from ..errors import UsageError
+
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029" for c in value):
+        raise UsageError(f"{what} contains a control character (such as a newline), which "
+                         "would break the crontab or unit file",
+                         hint=f"use a {what} without control characters")
+    return value
 
 
 def _python() -> str:
     import shutil
 
-    return sys.executable or shutil.which("python3") or "python3"
+    return _no_controls("the Python path",
+                        sys.executable or shutil.which("python3") or "python3")
 
 
 def command() -> str:

@@ -14,8 +14,8 @@ def link(
     paste: bool = typer.Option(False, "--paste", help="Paste the redirect URL from the "
                                "browser (machines without a local browser)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Skip the consent question."),
-    timeout: float = typer.Option(300.0, "--timeout", min=5.0, help="Seconds to wait for "
-                                  "the browser."),
+    timeout: float = typer.Option(300.0, "--timeout", min=5.0, max=3600.0,
+                                  help="Seconds to wait for the browser."),
 ) -> None:
     """Authorize a platform account once; its orders then import themselves on sync."""
     from ..errors import UsageError
@@ -50,15 +50,24 @@ def unlink(
     ref: str = typer.Argument(..., metavar="PROVIDER[:ACCOUNT]", help="e.g. kuaishou or "
                               "kuaishou:shop2."),
     purge: bool = typer.Option(False, "--purge", help="Also delete parcels that came only "
-                               "from this account."),
+                               "from this account (asks first)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --purge: remove without "
+                             "asking (needed when input is not a terminal)."),
 ) -> None:
     """Forget an account's tokens and link (its parcels stay unless --purge)."""
     from ..link import unlink_account
+    from .confirm import confirm_removal, plural
     from .output import info
 
-    removed = unlink_account(ref, purge=purge)
-    suffix = f", {removed} parcels removed" if removed else ""
-    info(f"unlinked {ref}{suffix}")
+    def ask(count: int) -> None:
+        confirm_removal(f"Unlink {ref} and remove {plural(count, 'parcel')} that came only "
+                        "from it?", yes=yes)
+
+    removed = unlink_account(ref, purge=purge, confirm=ask)
+    if purge:
+        info(f"unlinked {ref}, {plural(removed, 'parcel')} removed")
+    else:
+        info(f"unlinked {ref}; its parcels stay (--purge removes them)")
 
 
 def _consent() -> bool:

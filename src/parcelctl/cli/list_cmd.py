@@ -27,7 +27,7 @@ def main(
                                       f"{_STATUSES}."),
     attention: bool = typer.Option(False, "--attention", "-a", help="Only what needs you: "
                                    "overdue orders, stuck parcels, pickups, exceptions."),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Rows per page."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, max=1_000_000, help="Rows per page."),
     all_: bool = typer.Option(False, "--all", help="Include delivered, cancelled and archived;"
                               " no limit."),
     json_out: bool = typer.Option(False, "--json", help="JSON array (stable fields)."),

@@ -243,11 +243,12 @@ class View:
 
 
 def main(
-    interval: float = typer.Option(60.0, "--interval", "-i", min=1.0,
+    interval: float = typer.Option(60.0, "--interval", "-i", min=1.0, max=86_400.0,
                                    help="Seconds between rounds (only due parcels are "
                                    "fetched; the polling policy still decides)."),
     once: bool = typer.Option(False, "--once", help="One round, then exit."),
-    rounds: int | None = typer.Option(None, "--rounds", min=1, help="Stop after N rounds."),
+    rounds: int | None = typer.Option(None, "--rounds", min=1, max=1_000_000,
+                                      help="Stop after N rounds."),
 ) -> None:
     """Live table of active parcels: refreshes due parcels, highlights changes, notifies."""
     from .. import views

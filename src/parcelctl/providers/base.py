@@ -23,11 +23,23 @@ log = logging.getLogger("parcelctl.providers")
 
 @dataclass(frozen=True, slots=True)
 class ConfigKey:
+    """One ``providers.NAME.KEY`` setting, as ``config set`` checks it and ``config keys``
+    lists it. ``secret=True`` alone decides that the value goes to the secret store.
+
+    ``type`` is one of text, url, integer, number, boolean, list, table, any; left out, it
+    follows the default (30 -> integer, [] -> list, a ``*_url`` name -> url, else text).
+    ``minimum``/``maximum`` bound numbers (defaults: 0 and 1,000,000); ``choices`` limits a
+    text to a few values."""
+
     name: str
     help: str
     default: Any = None
     secret: bool = False
     required: bool = False
+    type: str | None = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 class Provider(ABC):

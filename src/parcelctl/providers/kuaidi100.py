@@ -265,7 +265,8 @@ class Kuaidi100Provider(TrackingProvider):
                   default=["shunfeng", "shunfengkuaiyun", "zhongtong"]),
         ConfigKey("resultv2", "response detail mode (4 = per-event state codes)", default="4"),
         ConfigKey("min_interval_minutes", "query one number at most this often (kuaidi100 "
-                  "locks numbers queried more often than every 30 minutes)", default=30),
+                  "locks numbers queried more often than every 30 minutes)", default=30,
+                  maximum=43_200),
     )
 
     def _phone_carriers(self) -> set[str]:

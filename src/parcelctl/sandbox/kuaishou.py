@@ -103,7 +103,8 @@ class KuaishouService(Service):
         self.access: dict[str, _Token] = {}
         self.refresh: dict[str, _Token] = {}
         self.settings: dict[str, Any] = {"deny": False, "refresh_grace_seconds": 0.0,
-                                         "access_ttl": 172800.0, "refresh_ttl": 180 * 86400.0}
+                                         "access_ttl": 172800.0, "refresh_ttl": 180 * 86400.0,
+                                         "open_id": OPEN_ID}
         #: (beginTime, endTime, queryType) of every window walk (first page only).
         self.windows: list[tuple[int, int, int]] = []
         self._sorted: dict[int, tuple[tuple[int, int], list[int], list[ShopOrder]]] = {}
@@ -126,6 +127,8 @@ class KuaishouService(Service):
                     self.settings[key] = float(settings[key])
             if "deny" in settings:
                 self.settings["deny"] = bool(settings["deny"])
+            if "open_id" in settings:  # the next authorizations are another seller's
+                self.settings["open_id"] = str(settings["open_id"])
             if settings.get("revoke"):
                 for token in (*self.access.values(), *self.refresh.values()):
                     token.revoked = True
@@ -214,7 +217,8 @@ class KuaishouService(Service):
                 seconds=self.settings["refresh_ttl"]))
         # Like the whalesky sample: scopes as a comma string, no refresh expiry here.
         return json_response({"result": 1, "access_token": access, "refresh_token": refresh,
-                              "open_id": OPEN_ID, "expires_in": int(self.settings["access_ttl"]),
+                              "open_id": self.settings["open_id"],
+                              "expires_in": int(self.settings["access_ttl"]),
                               "scopes": ",".join(grant.scopes)})
 
     def _issue(self, scopes: list[str], refresh_expires: datetime) -> tuple[str, str]:

@@ -74,13 +74,15 @@ class DouyinProvider(PlatformProvider):
     config_keys: ClassVar[tuple[ConfigKey, ...]] = (
         ConfigKey("app_key", "app key", required=True),
         ConfigKey("app_secret", "app secret", secret=True, required=True),
-        ConfigKey("sign_method", "md5 or hmac-sha256 (the official SDK's)", "md5"),
+        ConfigKey("sign_method", "md5 or hmac-sha256 (the official SDK's)", "md5",
+                  choices=("md5", "hmac-sha256")),
         ConfigKey("base_url", "API gateway", "https://openapi-fxg.jinritemai.com"),
         ConfigKey("auth_url", "authorize URL template with {app_key} {redirect_uri} {state} "
                   "[UNKNOWN]"),
         ConfigKey("redirect_uri", "OAuth callback", "http://127.0.0.1:8976/callback"),
         ConfigKey("shop_id", "self-use apps: shop id for grant_type=authorization_self"),
-        ConfigKey("timestamp_format", "datetime (yyyy-MM-dd HH:mm:ss) or seconds", "datetime"),
+        ConfigKey("timestamp_format", "datetime (yyyy-MM-dd HH:mm:ss) or seconds", "datetime",
+                  choices=("datetime", "seconds")),
         ConfigKey("auth_error_codes", "envelope codes meaning 're-link' [UNKNOWN]", []),
         ConfigKey("refresh_token_days", "refresh token life in days (SDK: 14)",
                   tables.REFRESH_TOKEN_DAYS),
@@ -101,9 +103,11 @@ class DouyinProvider(PlatformProvider):
                   tables.WAYBILL_CARRIER_FIELD),
         ConfigKey("carrier_map", "Douyin carrier code -> carrier code, over the built-in "
                   "table", {}),
-        ConfigKey("page_size", "orders per page (max 100)", 100),
-        ConfigKey("max_pages", "stop with an error past this many pages in one sync", 500),
-        ConfigKey("lookback_days", "orders created in the last N days", 90),
+        ConfigKey("page_size", "orders per page (max 100)", 100, minimum=1, maximum=100),
+        ConfigKey("max_pages", "stop with an error past this many pages in one sync", 500,
+                  minimum=1, maximum=100_000),
+        ConfigKey("lookback_days", "orders created in the last N days", 90, minimum=1,
+                  maximum=3650),
     )
 
     # -- calls ----------------------------------------------------------------------------
