@@ -1,0 +1,325 @@
+"""The parcel table of ``list`` and ``watch``: its cells, and the one rule of what gives way.
+
+At any width the number and the status (with its pickup code) stay whole, the age is
+compact (``now``, ``5m``, ``16h``, ``2d``), and the last event (or error) keeps at least
+:data:`EVENT_MIN` columns. What does not fit gives way in this order, decided only in
+:func:`fit`: the item column first, then the carrier (full name, then short name, then none),
+then the last event below its minimum, and last of all a number longer than what is left
+folds onto a second line (still whole). Extra room goes to the last event up to
+:data:`EVENT_EASY`, then to the item (from :data:`ITEM_MIN` up to :data:`ITEM_EASY`), then
+to the last event again, then to the item up to :data:`ITEM_MAX`.
+
+Lines are drawn here, not by Rich's table engine: laying out a Rich table of 50 rows cost
+more than the rest of ``parcelctl list``, and ``list --all`` of 100,000 rows took 25 s.
+Each row is a ``Text`` with a span per styled cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.cells import cell_len, chop_cells, set_cell_size
+from rich.control import strip_control_codes
+from rich.text import Span, Text
+
+#: The last event keeps this many columns whenever the number and status leave room.
+EVENT_MIN = 20
+#: Before the item column gets any room, the last event grows to this.
+EVENT_EASY = 36
+#: ... and never fewer than this (a terminal too narrow even for that folds the number).
+EVENT_FLOOR = 8
+#: An item column narrower than this says nothing: it is left out instead.
+ITEM_MIN = 10
+ITEM_EASY = 16
+ITEM_MAX = 30
+#: A folded number keeps at least this many columns.
+NUMBER_FLOOR = 10
+GAP = 2
+#: Flexible columns are measured on the first rows only: ``list --all`` of 100,000 rows
+#: would spend a third of its time measuring text that is cut anyway.
+MEASURED_ROWS = 2000
+
+STATUS_STYLE = {
+    "awaiting_shipment": "magenta",
+    "info_received": "cyan",
+    "in_transit": "blue",
+    "out_for_delivery": "bold yellow",
+    "ready_for_pickup": "bold green",
+    "delivered": "green",
+    "exception": "bold red",
+    "returned": "red",
+    "cancelled": "dim",
+    "unknown": "dim",
+}
+
+#: column key -> (Chinese header, English header)
+HEADERS = {
+    "carrier": ("快递", "Carrier"),
+    "number": ("单号", "Number"),
+    "item": ("物品", "Item"),
+    "status": ("状态", "Status"),
+    "event": ("最新动态", "Last event"),
+    "age": ("变化", "Changed"),
+}
+ORDER = ("carrier", "number", "item", "status", "event", "age")
+RIGHT = frozenset({"age"})
+
+_ARCHIVED = ("已归档", "archived")
+_ORDER_CARRIER = ("订单", "order")
+_SUFFIXES_ZH = ("快递包裹", "速运", "速递", "快递", "物流")
+_SUFFIXES_EN = (" Express", " Logistics", " parcel")
+
+
+def compact_age(iso_time: str | None, now: datetime) -> str:
+    """``now``, ``5m``, ``16h``, ``2d``: the age of a stored UTC time, in at most 4 cells
+    for anything younger than 27 years."""
+    if not iso_time:
+        return ""
+    try:
+        then = datetime.fromisoformat(iso_time)
+    except ValueError:
+        return ""
+    seconds = (now - then).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return "now"
+
+
+def carrier_names(code: str, lang: str) -> tuple[str, str]:
+    """(full, short) display names of a carrier code: ``圆通速递``/``圆通``,
+    ``YTO Express``/``YTO``. Unknown codes are shown as they are."""
+    from ..carriers import CARRIER_NAMES
+
+    names = CARRIER_NAMES.get(code)
+    if names is None:
+        return code, code
+    full = names[0] if lang == "zh" else names[1]
+    short = full
+    for suffix in _SUFFIXES_ZH if lang == "zh" else _SUFFIXES_EN:
+        if short.endswith(suffix) and len(short) > len(suffix):
+            short = short[: -len(suffix)]
+            break
+    return full, short
+
+
+def carrier_code(row: Any) -> str:
+    """The carrier a row is shown under: its own, or for a parcel the Cainiao tracker
+    follows without one, Cainiao's network (it is what moves the parcel)."""
+    carrier = str(row["carrier"] or "")
+    if not carrier and row["kind"] == "waybill" and row["tracking_provider"] == "cainiao":
+        return "cainiao"
+    return carrier
+
+
+def item_text(row: Any) -> str:
+    """What the parcel is: the user's label first, then the order's title or the shop."""
+    label = str(row["label"] or "")
+    other = str(row["title"] or row["shop"] or "")
+    if label and other and other != label:
+        return f"{label} · {other}"
+    return label or other
+
+
+def error_text(row: Any) -> str:
+    """A stored error without the ``provider: NUMBER:`` it starts with: the table shows
+    the number already, and the fix is what has to fit."""
+    error = " ".join(str(row["last_error"]).split())
+    number = str(row["number"])
+    head, sep, rest = error.partition(": ")
+    if sep and " " not in head:  # a provider name
+        error = rest
+    return error.removeprefix(f"{number}: ")
+
+
+def status_text(row: Any, lang: str) -> str:
+    from ..views import status_label
+
+    label = status_label(str(row["status"]), lang)
+    if row["pickup_code"] and row["status"] == "ready_for_pickup":
+        label = f"{label} {row['pickup_code']}"
+    if row["archived"]:
+        label += f"·{_ARCHIVED[0]}" if lang == "zh" else f", {_ARCHIVED[1]}"
+    return label
+
+
+class Cells:
+    """The texts of one row (control characters already removed)."""
+
+    __slots__ = ("age", "archived", "carrier", "carrier_short", "error", "event", "id", "item",
+                 "number", "status", "status_key")
+
+    def __init__(self, row: Any, lang: str, now: datetime) -> None:
+        self.id = int(row["id"])
+        code = carrier_code(row)
+        if code:
+            self.carrier, self.carrier_short = carrier_names(code, lang)
+        elif row["kind"] == "order":
+            self.carrier = self.carrier_short = _ORDER_CARRIER[0 if lang == "zh" else 1]
+        else:
+            self.carrier = self.carrier_short = "?"
+        self.number = _clean(str(row["number"]))
+        self.item = _clean(item_text(row))
+        self.status_key = str(row["status"])
+        self.status = _clean(status_text(row, lang))
+        self.error = bool(row["last_error"])
+        self.event = _clean(f"⚠ {error_text(row)}" if self.error
+                            else str(row["last_event_desc"] or ""))
+        self.age = compact_age(row["last_event_utc"] or row["updated_at"], now)
+        self.archived = bool(row["archived"])
+
+
+def _clean(text: str) -> str:
+    """One line, no control characters: what a cell of a table can hold."""
+    text = " ".join(text.split()) if not text.isprintable() or "  " in text else text
+    return text if text.isprintable() else strip_control_codes(text)
+
+
+def fit(total: int, want: dict[str, int], short_carrier: int) -> dict[str, int]:
+    """Column widths for a table ``total`` cells wide (0: the column is left out).
+
+    ``want``: each column's natural width (its widest cell or header; ``item`` 0 when no row
+    has one). The one place that decides what gives way; see the module docstring."""
+    widths = {"number": want["number"], "status": want["status"],
+              "event": min(want["event"], EVENT_MIN), "age": want["age"]}
+
+    def spare() -> int:
+        return total - sum(widths.values()) - GAP * len(widths)
+
+    if spare() < 0:
+        widths["event"] = max(EVENT_FLOOR, widths["event"] + spare())
+    if spare() < 0:
+        widths["number"] = max(NUMBER_FLOOR, widths["number"] + spare())
+    room = spare()
+    for carrier in (want["carrier"], short_carrier):
+        if room >= carrier + GAP:
+            widths["carrier"] = carrier
+            room -= carrier + GAP
+            break
+
+    def grow(key: str, limit: int) -> None:
+        nonlocal room
+        if key in widths and room > 0:
+            more = max(0, min(room, min(limit, want[key]) - widths[key]))
+            widths[key] += more
+            room -= more
+
+    grow("event", EVENT_EASY)
+    if want["item"] and room >= ITEM_MIN + GAP:
+        widths["item"] = min(want["item"], ITEM_MIN)
+        room -= widths["item"] + GAP
+    grow("item", ITEM_EASY)
+    grow("event", want["event"])
+    grow("item", ITEM_MAX)
+    return {key: widths.get(key, 0) for key in ORDER}
+
+
+class ParcelTable:
+    """Rows of the parcel list laid out for a width; :meth:`lines` draws them."""
+
+    def __init__(self, rows: Sequence[Any], *, lang: str, width: int,
+                 now: datetime | None = None, highlight: set[int] | None = None) -> None:
+        moment = now or datetime.now(UTC)
+        self.lang = lang
+        self.cells = [Cells(row, lang, moment) for row in rows]
+        self.highlight = highlight or set()
+        index = 0 if lang == "zh" else 1
+        self.headers = {key: names[index] for key, names in HEADERS.items()}
+        sample = self.cells[:MEASURED_ROWS]
+        measure = _measure()
+        want = {key: cell_len(self.headers[key]) for key in ORDER}
+        want["number"] = max([want["number"]] + [measure(c.number) for c in self.cells])
+        want["status"] = max([want["status"]] + [measure(c.status) for c in self.cells])
+        want["age"] = max([want["age"]] + [len(c.age) for c in self.cells])
+        want["carrier"] = max([want["carrier"]] + [measure(c.carrier) for c in self.cells])
+        short = max([cell_len(self.headers["carrier"])]
+                    + [measure(c.carrier_short) for c in self.cells])
+        items = [cell_len(c.item) for c in sample if c.item]
+        want["item"] = max([want["item"], *items]) if items else 0
+        want["event"] = max([want["event"]] + [cell_len(c.event) for c in sample])
+        self.widths = fit(width, want, short)
+        self.short_carrier = self.widths["carrier"] < want["carrier"]
+        self.columns = [key for key in ORDER if self.widths[key]]
+        self.width = sum(self.widths[k] for k in self.columns) + GAP * len(self.columns)
+
+    def header_lines(self) -> list[Text]:
+        parts = [" "]
+        for key in self.columns:
+            parts.append(_cut(self.headers[key], self.widths[key], key in RIGHT))
+        text = "  ".join(parts[1:])
+        rule = "─" * (self.width - 2)
+        return [Text(" " + text + " ", style="bold"), Text(" " + rule + " ")]
+
+    def row_lines(self, cells: Cells) -> list[Text]:
+        """One row: one line, or more when its number folds."""
+        numbers = [cells.number]
+        if cell_len(cells.number) > self.widths["number"]:
+            numbers = chop_cells(cells.number, self.widths["number"])
+        lines: list[Text] = []
+        for line_no, number in enumerate(numbers):
+            plain = [" "]
+            spans: list[Span] = []
+            offset = 1
+            for key in self.columns:
+                width = self.widths[key]
+                if key == "number":
+                    text = number
+                elif line_no:
+                    text = ""
+                else:
+                    text = self._text(cells, key)
+                cut = _cut(text, width, key in RIGHT)
+                style = self._style(cells, key) if not line_no or key == "number" else ""
+                if style:
+                    spans.append(Span(offset, offset + len(cut), style))
+                plain += [cut, "  "]
+                offset += len(cut) + GAP
+            plain[-1] = " "
+            row_style = "reverse" if cells.id in self.highlight else (
+                "dim" if cells.archived else "")
+            if row_style:
+                spans.insert(0, Span(0, offset - 1, row_style))
+            lines.append(Text("".join(plain), spans=spans))
+        return lines
+
+    def _text(self, cells: Cells, key: str) -> str:
+        if key == "carrier":
+            return cells.carrier_short if self.short_carrier else cells.carrier
+        return str(getattr(cells, key))
+
+    @staticmethod
+    def _style(cells: Cells, key: str) -> str:
+        if key == "status":
+            return STATUS_STYLE.get(cells.status_key, "")
+        if key == "event" and cells.error:
+            return "yellow"
+        return ""
+
+    def lines(self, max_rows: int | None = None) -> Iterator[Text]:
+        """Header, rule and rows (``max_rows``: at most that many rows)."""
+        yield from self.header_lines()
+        cells = self.cells if max_rows is None else self.cells[:max_rows]
+        for row in cells:
+            yield from self.row_lines(row)
+
+
+def _measure() -> Any:
+    """``cell_len`` for texts that repeat from row to row (carriers, statuses, numbers)."""
+    from functools import lru_cache
+
+    return lru_cache(maxsize=4096)(lambda text: len(text) if text.isascii() else cell_len(text))
+
+
+def _cut(text: str, width: int, right: bool) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut with an ellipsis."""
+    length = len(text) if text.isascii() else cell_len(text)
+    if length > width:
+        if width < 2:
+            return "…"[:width]
+        # A wide character cut in half leaves a space: the ellipsis goes before it.
+        cut = set_cell_size(text, width - 1).rstrip()
+        return cut + "…" + " " * (width - 1 - cell_len(cut))
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
