@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import typer
 
+#: The fields of an account row in TSV or CSV (docs/output.md).
+FIELDS = ("account", "health", "refresh_expires_at", "last_sync_at", "last_error")
 
-def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> None:
+
+def main(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON (see docs/output.md); the "
+                                  "same as --format json."),
+    fmt: str | None = typer.Option(None, "--format", help="table, tsv, csv or json (default: "
+                                   "a table on a terminal, tsv when piped)."),
+) -> None:
     """Show linked accounts."""
     from .common import load_config, open_store, store_exists
-    from .output import accounts_table, console, info, print_json
+    from .output import (
+        accounts_table,
+        choose_format,
+        console,
+        info,
+        print_json,
+        write_csv,
+        write_tsv,
+    )
+
+    chosen = choose_format(fmt, json_out, ("table", "tsv", "csv", "json"))
 
     config = load_config()
     rows = []
@@ -19,8 +37,17 @@ def main(json_out: bool = typer.Option(False, "--json", help="JSON array.")) -> 
              "access_expires_at": r["access_expires_at"],
              "refresh_expires_at": r["refresh_expires_at"], "last_sync_at": r["last_sync_at"],
              "health": r["health"], "last_error": r["last_error"]} for r in rows]
-    if json_out:
+    if chosen == "json":
         print_json(data)
+        return
+    if chosen in ("tsv", "csv"):
+        fields = [[f"{r['provider']}:{r['account']}", str(r["health"]),
+                 str(r["refresh_expires_at"] or ""), str(r["last_sync_at"] or ""),
+                 " ".join(str(r["last_error"] or "").split())] for r in data]
+        if chosen == "csv":
+            write_csv(FIELDS, fields)
+        else:
+            write_tsv(fields)
         return
     if not data:
         info("no linked accounts — run 'parcelctl link kuaishou'")

@@ -89,21 +89,6 @@ def carrier_codes(text: str) -> list[str]:
     return found
 
 
-def choose_format(fmt: str | None, json_out: bool) -> str:
-    """``--format``, else ``--json``, else a table on a terminal and TSV in a pipe."""
-    from ..errors import UsageError
-    from .output import is_terminal
-
-    if fmt is None:
-        return "json" if json_out else ("table" if is_terminal() else "tsv")
-    chosen = fmt.strip().lower()
-    if chosen not in FORMATS:
-        raise UsageError(f"unknown format '{fmt[:20]}'", hint=f"use one of: {', '.join(FORMATS)}")
-    if json_out and chosen != "json":
-        raise UsageError("--json and --format disagree", hint="use one of them")
-    return chosen
-
-
 def main(
     query: str | None = typer.Argument(
         None, help="Show only parcels whose number, title, label, shop, pickup code or last "
@@ -134,10 +119,10 @@ def main(
 
     from .. import views
     from .common import language, load_config, open_store, store_exists
-    from .output import info, print_json
+    from .output import choose_format, info, print_json
 
     statuses = parse_statuses(status) if status is not None else None
-    chosen = choose_format(fmt, json_out)
+    chosen = choose_format(fmt, json_out, FORMATS)
     search = views.Search(query, carriers=carrier_codes(carrier) if carrier else None,
                           provider=provider, shop=shop)
     config = load_config()
@@ -216,7 +201,7 @@ FIELDS = ("number", "carrier", "status", "status_label", "pickup_code", "item", 
 def row_fields(row: Any, lang: str) -> list[str]:
     """One parcel as :data:`FIELDS`, full text (line breaks and tabs made spaces)."""
     from ..views import status_label
-    from .table import carrier_code, error_text, item_text
+    from .table import carrier_code, error_text, get, item_text
 
     def flat(value: Any) -> str:
         return " ".join(str(value or "").split())
@@ -226,21 +211,15 @@ def row_fields(row: Any, lang: str) -> list[str]:
             flat(item_text(row)), flat(row["last_event_desc"]),
             flat(error_text(row)) if row["last_error"] else "",
             str(row["last_event_utc"] or row["updated_at"] or ""),
-            "archived" if row["archived"] else ""]
+            "archived" if get(row, "archived") else ""]
 
 
 def write_rows(rows: list[Any], fmt: str, lang: str) -> None:
-    """TSV (no header, as gh prints when piped) or CSV (with a header), written straight
-    to stdout: a pipe gets every character, at any width."""
-    import sys
+    """TSV (no header, as gh prints when piped) or CSV (with a header)."""
+    from .output import write_csv, write_tsv
 
-    out = sys.stdout
+    fields = (row_fields(row, lang) for row in rows)
     if fmt == "csv":
-        import csv
-
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(FIELDS)
-        writer.writerows(row_fields(row, lang) for row in rows)
+        write_csv(FIELDS, fields)
     else:
-        out.writelines("\t".join(row_fields(row, lang)) + "\n" for row in rows)
-    out.flush()
+        write_tsv(fields)

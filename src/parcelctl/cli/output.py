@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,6 +86,38 @@ def print_json(data: Any) -> None:
     import json  # here: the table views never need it
 
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def choose_format(fmt: str | None, json_out: bool, formats: tuple[str, ...]) -> str:
+    """``--format`` (one of ``formats``), else ``--json``, else ``formats[0]`` (the view
+    for people) on a terminal and TSV in a pipe, as gh does."""
+    from ..errors import UsageError
+
+    if fmt is None:
+        return "json" if json_out else (formats[0] if is_terminal() else "tsv")
+    chosen = fmt.strip().lower()
+    if chosen not in formats:
+        raise UsageError(f"unknown format '{fmt[:20]}'", hint=f"use one of: {', '.join(formats)}")
+    if json_out and chosen != "json":
+        raise UsageError("--json and --format disagree", hint="use one of them")
+    return chosen
+
+
+def write_tsv(rows: Iterable[Sequence[str]]) -> None:
+    """Tab-separated rows, no header, every character (fields hold no tab or line break:
+    callers flatten them)."""
+    out = sys.stdout
+    out.writelines("\t".join(row) + "\n" for row in rows)
+    out.flush()
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    sys.stdout.flush()
 
 
 def now() -> datetime:

@@ -67,6 +67,7 @@ ORDER = ("carrier", "number", "item", "status", "event", "age")
 RIGHT = frozenset({"age"})
 
 _ARCHIVED = ("已归档", "archived")
+_LABEL_JOIN = " · "
 _ORDER_CARRIER = ("订单", "order")
 _SUFFIXES_ZH = ("快递包裹", "速运", "速递", "快递", "物流")
 _SUFFIXES_EN = (" Express", " Logistics", " parcel")
@@ -109,9 +110,18 @@ def carrier_code(row: Any) -> str:
     """The carrier a row is shown under: its own, or for a parcel the Cainiao tracker
     follows without one, Cainiao's network (it is what moves the parcel)."""
     carrier = str(row["carrier"] or "")
-    if not carrier and row["kind"] == "waybill" and row["tracking_provider"] == "cainiao":
+    if not carrier and row["kind"] == "waybill" and get(row, "tracking_provider") == "cainiao":
         return "cainiao"
     return carrier
+
+
+def get(row: Any, key: str) -> Any:
+    """``row[key]``, or None for a row (a sqlite3.Row or a dict) without that column:
+    callers select only the columns they show (views.TABLE_COLUMNS)."""
+    try:
+        return row[key]
+    except (KeyError, IndexError):
+        return None
 
 
 def item_text(row: Any) -> str:
@@ -140,7 +150,7 @@ def status_text(row: Any, lang: str) -> str:
     label = status_label(str(row["status"]), lang)
     if row["pickup_code"] and row["status"] == "ready_for_pickup":
         label = f"{label} {row['pickup_code']}"
-    if row["archived"]:
+    if get(row, "archived"):
         label += f"·{_ARCHIVED[0]}" if lang == "zh" else f", {_ARCHIVED[1]}"
     return label
 
@@ -149,7 +159,7 @@ class Cells:
     """The texts of one row (control characters already removed)."""
 
     __slots__ = ("age", "archived", "carrier", "carrier_short", "error", "event", "id", "item",
-                 "number", "status", "status_key")
+                 "label", "number", "status", "status_key")
 
     def __init__(self, row: Any, lang: str, now: datetime) -> None:
         self.id = int(row["id"])
@@ -162,13 +172,14 @@ class Cells:
             self.carrier = self.carrier_short = "?"
         self.number = _clean(str(row["number"]))
         self.item = _clean(item_text(row))
+        self.label = _clean(str(row["label"] or ""))
         self.status_key = str(row["status"])
         self.status = _clean(status_text(row, lang))
         self.error = bool(row["last_error"])
         self.event = _clean(f"⚠ {error_text(row)}" if self.error
                             else str(row["last_event_desc"] or ""))
         self.age = compact_age(row["last_event_utc"] or row["updated_at"], now)
-        self.archived = bool(row["archived"])
+        self.archived = bool(get(row, "archived"))
 
 
 def _clean(text: str) -> str:
@@ -274,6 +285,9 @@ class ParcelTable:
                 style = self._style(cells, key) if not line_no or key == "number" else ""
                 if style:
                     spans.append(Span(offset, offset + len(cut), style))
+                if key == "event" and not line_no and text.startswith(self._labelled(cells)):
+                    mark = len(self._labelled(cells)) - len(_LABEL_JOIN)
+                    spans.append(Span(offset, offset + min(mark, len(cut)), "cyan"))
                 plain += [cut, "  "]
                 offset += len(cut) + GAP
             plain[-1] = " "
@@ -284,9 +298,19 @@ class ParcelTable:
             lines.append(Text("".join(plain), spans=spans))
         return lines
 
+    def _labelled(self, cells: Cells) -> str:
+        """The label shown before the last event when the item column gave way (a name the
+        user chose says more than the first columns of a scan); '' otherwise."""
+        if self.widths["item"] or not cells.label:
+            return "\0"  # matches no cell text
+        return cells.label + _LABEL_JOIN
+
     def _text(self, cells: Cells, key: str) -> str:
         if key == "carrier":
             return cells.carrier_short if self.short_carrier else cells.carrier
+        if key == "event":
+            labelled = self._labelled(cells)
+            return cells.event if labelled == "\0" else labelled + cells.event
         return str(getattr(cells, key))
 
     @staticmethod
