@@ -20,6 +20,7 @@ def main(
         accounts_table,
         choose_format,
         console,
+        field,
         info,
         print_json,
         write_csv,
@@ -41,9 +42,9 @@ def main(
         print_json(data)
         return
     if chosen in ("tsv", "csv"):
-        fields = [[f"{r['provider']}:{r['account']}", str(r["health"]),
-                 str(r["refresh_expires_at"] or ""), str(r["last_sync_at"] or ""),
-                 " ".join(str(r["last_error"] or "").split())] for r in data]
+        fields = [[field(f"{r['provider']}:{r['account']}"), field(r["health"]),
+                   field(r["refresh_expires_at"]), field(r["last_sync_at"]),
+                   field(r["last_error"])] for r in data]
         if chosen == "csv":
             write_csv(FIELDS, fields)
         else:

@@ -200,9 +200,7 @@ TSV_FIELDS = ("section", "what", "number", "old_status", "status", "pickup_code"
 
 def tsv_rows(digest: dict[str, Any]) -> list[list[str]]:
     """The digest as rows of :data:`TSV_FIELDS` (what a pipe gets)."""
-
-    def flat(value: Any) -> str:
-        return " ".join(str(value or "").split())
+    from .output import field as flat
 
     rows = [["change", change["kind"], flat(change["number"]), flat(change["old_status"]),
              flat(change["status"]), flat(change["pickup_code"]), flat(change["time"]),

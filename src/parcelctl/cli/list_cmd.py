@@ -201,16 +201,14 @@ FIELDS = ("number", "carrier", "status", "status_label", "pickup_code", "item", 
 def row_fields(row: Any, lang: str) -> list[str]:
     """One parcel as :data:`FIELDS`, full text (line breaks and tabs made spaces)."""
     from ..views import status_label
+    from .output import field
     from .table import carrier_code, error_text, get, item_text
 
-    def flat(value: Any) -> str:
-        return " ".join(str(value or "").split())
-
-    return [flat(row["number"]), carrier_code(row), str(row["status"]),
-            status_label(str(row["status"]), lang), flat(row["pickup_code"]),
-            flat(item_text(row)), flat(row["last_event_desc"]),
-            flat(error_text(row)) if row["last_error"] else "",
-            str(row["last_event_utc"] or row["updated_at"] or ""),
+    return [field(row["number"]), field(carrier_code(row)), field(row["status"]),
+            status_label(str(row["status"]), lang), field(row["pickup_code"]),
+            field(item_text(row)), field(row["last_event_desc"]),
+            field(error_text(row)) if row["last_error"] else "",
+            field(row["last_event_utc"] or row["updated_at"]),
             "archived" if get(row, "archived") else ""]
 
 

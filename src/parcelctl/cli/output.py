@@ -103,9 +103,18 @@ def choose_format(fmt: str | None, json_out: bool, formats: tuple[str, ...]) -> 
     return chosen
 
 
+def field(value: Any) -> str:
+    """One TSV/CSV field: whitespace runs (tabs and line breaks too) made one space, and
+    terminal controls shown as U+FFFD as in the table (a pipe often ends in a terminal)."""
+    from rich.control import strip_control_codes
+
+    text = " ".join(str(value or "").split())
+    return text if text.isprintable() else strip_control_codes(text)
+
+
 def write_tsv(rows: Iterable[Sequence[str]]) -> None:
-    """Tab-separated rows, no header, every character (fields hold no tab or line break:
-    callers flatten them)."""
+    """Tab-separated rows, no header, every character (callers make each value a
+    :func:`field`)."""
     out = sys.stdout
     out.writelines("\t".join(row) + "\n" for row in rows)
     out.flush()
