@@ -245,11 +245,11 @@ def main(
 ) -> None:
     """Summary of recent changes and of what needs attention."""
     from ..errors import ExitCode, UsageError
-    from ..models import utcnow
     from ..notify import Settings
     from ..store import iso
     from .common import language, load_config, open_store, store_exists
     from .output import choose_format, error, info, info_lines, is_terminal, print_json, write_tsv
+    from .output import now as output_now
 
     chosen = choose_format(fmt, json_out, ("text", "tsv", "json"))
     try:
@@ -258,7 +258,7 @@ def main(
         raise UsageError(str(exc)) from None
     config = load_config()
     lang = language(config)
-    now = utcnow()
+    now = output_now()
     start = now - min(window, timedelta(days=3660))
     settings = Settings.from_config(config)
     digest: dict[str, Any] = {"type": "digest", "since": iso(start), "until": iso(now),

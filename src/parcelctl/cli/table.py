@@ -2,12 +2,14 @@
 
 At any width the number and the status (with its pickup code) stay whole, the age is
 compact (``now``, ``5m``, ``16h``, ``2d``), and the last event (or error) keeps at least
-:data:`EVENT_MIN` columns. What does not fit gives way in this order, decided only in
-:func:`fit`: the item column first, then the carrier (full name, then short name, then none),
-then the last event below its minimum, and last of all a number longer than what is left
-folds onto a second line (still whole). Extra room goes to the last event up to
-:data:`EVENT_EASY`, then to the item (from :data:`ITEM_MIN` up to :data:`ITEM_EASY`), then
-to the last event again, then to the item up to :data:`ITEM_MAX`.
+:data:`EVENT_MIN` columns. :func:`fit` alone decides the rest. Room is handed out in this
+order, so what comes last gives way first: the last event up to :data:`EVENT_MIN`; the
+carrier's short name (圆通, YTO); the last event up to :data:`EVENT_EASY`; the item
+(:data:`ITEM_MIN` to :data:`ITEM_EASY`); the carrier's full name; the last event in full;
+the item up to :data:`ITEM_MAX`. So when the terminal narrows, the item goes first (after
+the cosmetic extras), then the carrier, then the last event below its minimum, down to
+nothing; last of all a number longer than what is left folds onto a second line (still
+whole).
 
 Lines are drawn here, not by Rich's table engine: laying out a Rich table of 50 rows cost
 more than the rest of ``parcelctl list``, and ``list --all`` of 100,000 rows took 25 s.
@@ -28,7 +30,8 @@ from rich.text import Span, Text
 EVENT_MIN = 20
 #: Before the item column gets any room, the last event grows to this.
 EVENT_EASY = 36
-#: ... and never fewer than this (a terminal too narrow even for that folds the number).
+#: ... and fewer than this is no column at all (a terminal too narrow even for the number
+#: and status folds the number).
 EVENT_FLOOR = 8
 #: An item column narrower than this says nothing: it is left out instead.
 ITEM_MIN = 10
@@ -200,15 +203,12 @@ def fit(total: int, want: dict[str, int], short_carrier: int) -> dict[str, int]:
         return total - sum(widths.values()) - GAP * len(widths)
 
     if spare() < 0:
-        widths["event"] = max(EVENT_FLOOR, widths["event"] + spare())
+        widths["event"] = widths["event"] + spare()
+        if widths["event"] < EVENT_FLOOR:  # a few cells of text say nothing: none then
+            del widths["event"]
     if spare() < 0:
         widths["number"] = max(NUMBER_FLOOR, widths["number"] + spare())
     room = spare()
-    for carrier in (want["carrier"], short_carrier):
-        if room >= carrier + GAP:
-            widths["carrier"] = carrier
-            room -= carrier + GAP
-            break
 
     def grow(key: str, limit: int) -> None:
         nonlocal room
@@ -217,11 +217,17 @@ def fit(total: int, want: dict[str, int], short_carrier: int) -> dict[str, int]:
             widths[key] += more
             room -= more
 
+    if room >= short_carrier + GAP:
+        widths["carrier"] = short_carrier
+        room -= short_carrier + GAP
     grow("event", EVENT_EASY)
     if want["item"] and room >= ITEM_MIN + GAP:
         widths["item"] = min(want["item"], ITEM_MIN)
         room -= widths["item"] + GAP
     grow("item", ITEM_EASY)
+    if "carrier" in widths and room >= want["carrier"] - short_carrier:
+        room -= want["carrier"] - widths["carrier"]
+        widths["carrier"] = want["carrier"]
     grow("event", want["event"])
     grow("item", ITEM_MAX)
     return {key: widths.get(key, 0) for key in ORDER}
