@@ -37,7 +37,7 @@ def main() -> None:
     db.row_factory = sqlite3.Row
     dump: dict[str, object] = {"now": now.isoformat()}
     for table in TABLES:
-        rows = [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY rowid")]  # noqa: S608
+        rows = [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY rowid")]
         dump[table] = [{k: v for k, v in row.items() if k not in GENERATED} for row in rows]
     db.close()
     shutil.rmtree(home, ignore_errors=True)

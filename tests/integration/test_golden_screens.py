@@ -58,7 +58,7 @@ def load_demo_store(home: Path) -> None:
             for row in rows:
                 columns = ", ".join(row)
                 marks = ", ".join("?" * len(row))
-                store.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
+                store.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
                                  list(row.values()))
         store.db.execute("UPDATE parcels SET archived = 1 WHERE number = ?", (ARCHIVED,))
 

@@ -7,9 +7,9 @@ order, so what comes last gives way first: the last event up to :data:`EVENT_MIN
 carrier's short name (圆通, YTO); the last event up to :data:`EVENT_EASY`; the item
 (:data:`ITEM_MIN` to :data:`ITEM_EASY`); the carrier's full name; the last event in full;
 the item up to :data:`ITEM_MAX`. So when the terminal narrows, the item goes first (after
-the cosmetic extras), then the carrier, then the last event below its minimum, down to
-nothing; last of all a number longer than what is left folds onto a second line (still
-whole).
+the cosmetic extras), then the carrier; then a number longer than :data:`NUMBER_USUAL`
+folds onto more lines (still whole); then the last event shrinks below its minimum, down
+to nothing; last of all any number longer than what is left folds.
 
 Lines are drawn here, not by Rich's table engine: laying out a Rich table of 50 rows cost
 more than the rest of ``parcelctl list``, and ``list --all`` of 100,000 rows took 25 s.
@@ -26,6 +26,10 @@ from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.control import strip_control_codes
 from rich.text import Span, Text
 
+# Applies the table that shows ESC and the other terminal controls as U+FFFD to
+# strip_control_codes, which every cell goes through (see output._strip_terminal_controls).
+from . import output as _output  # noqa: F401
+
 #: The last event keeps this many columns whenever the number and status leave room.
 EVENT_MIN = 20
 #: Before the item column gets any room, the last event grows to this.
@@ -37,6 +41,9 @@ EVENT_FLOOR = 8
 ITEM_MIN = 10
 ITEM_EASY = 16
 ITEM_MAX = 30
+#: Tracking numbers and order references are at most this long (USPS: 22): a longer one
+#: folds rather than take the last event's room from every row.
+NUMBER_USUAL = 22
 #: A folded number keeps at least this many columns.
 NUMBER_FLOOR = 10
 GAP = 2
@@ -191,17 +198,24 @@ def _clean(text: str) -> str:
     return text if text.isprintable() else strip_control_codes(text)
 
 
-def fit(total: int, want: dict[str, int], short_carrier: int) -> dict[str, int]:
+def fit(total: int, want: dict[str, int], short_carrier: int,
+        usual_number: int = NUMBER_USUAL) -> dict[str, int]:
     """Column widths for a table ``total`` cells wide (0: the column is left out).
 
     ``want``: each column's natural width (its widest cell or header; ``item`` 0 when no row
-    has one). The one place that decides what gives way; see the module docstring."""
+    has one); ``usual_number``: the widest number of usual length (at most
+    :data:`NUMBER_USUAL`). The one place that decides what gives way; see the module
+    docstring."""
     widths = {"number": want["number"], "status": want["status"],
               "event": min(want["event"], EVENT_MIN), "age": want["age"]}
 
     def spare() -> int:
         return total - sum(widths.values()) - GAP * len(widths)
 
+    if spare() < 0 and usual_number < widths["number"]:
+        # An unusually long number (a 40-character reference) folds before every row
+        # loses its last event.
+        widths["number"] = usual_number
     if spare() < 0:
         widths["event"] = widths["event"] + spare()
         if widths["event"] < EVENT_FLOOR:  # a few cells of text say nothing: none then
@@ -256,7 +270,8 @@ class ParcelTable:
         items = [cell_len(c.item) for c in sample if c.item]
         want["item"] = max([want["item"], *items]) if items else 0
         want["event"] = max([want["event"]] + [cell_len(c.event) for c in sample])
-        self.widths = fit(width, want, short)
+        usual = [n for n in (measure(c.number) for c in self.cells) if n <= NUMBER_USUAL]
+        self.widths = fit(width, want, short, max([cell_len(self.headers["number"]), *usual]))
         self.short_carrier = self.widths["carrier"] < want["carrier"]
         self.columns = [key for key in ORDER if self.widths[key]]
         self.width = sum(self.widths[k] for k in self.columns) + GAP * len(self.columns)
@@ -306,8 +321,9 @@ class ParcelTable:
 
     def _labelled(self, cells: Cells) -> str:
         """The label shown before the last event when the item column gave way (a name the
-        user chose says more than the first columns of a scan); '' otherwise."""
-        if self.widths["item"] or not cells.label:
+        user chose says more than the first columns of a scan), not before an error (its
+        fix has to fit); a string no cell starts with otherwise."""
+        if self.widths["item"] or not cells.label or cells.error:
             return "\0"  # matches no cell text
         return cells.label + _LABEL_JOIN
 
