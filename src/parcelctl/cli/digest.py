@@ -184,7 +184,7 @@ def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
         text = f"  {reasons[item['reason']][0 if zh else 1]}  {item['number']}"
         if item["reason"] == "pickup" and item["pickup_code"]:
             text += f"  {pickup} {item['pickup_code']}"
-        if item["since"]:
+        if item.get("since") and digest.get("until"):
             waiting = span_words(item["since"], digest["until"], lang)
             if waiting:
                 text += f"  {'已等' if zh else 'for'} {waiting}"

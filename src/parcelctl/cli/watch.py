@@ -9,7 +9,8 @@ like ``sync``, and releases the lock. Failed rounds are retried with backoff
 (interval × 2^n, at most 15 minutes) and shown in the status line.
 
 Not on a terminal, each status change is one plain line on stdout
-(``NUMBER: old -> new LABEL …``) and problems go to stderr. Ctrl-C ends watch with exit
+(``NUMBER: OLD -> NEW …`` with the statuses named in ``display.language``; scripts read
+``sync --json`` or ``notify.command``) and problems go to stderr. Ctrl-C ends watch with exit
 code 130 (the documented "interrupted"); ``--once``/``--rounds`` end with 0, or with the
 sync's own exit code (3, 4, 1) when the last round failed.
 """
