@@ -7,12 +7,14 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # list draws its own table: Rich's is imported only where it is used
+    from rich.table import Table
 
 
 def _strip_terminal_controls() -> None:
@@ -309,6 +311,8 @@ def print_hanging(lines: list[tuple[str, Text]], prefix_style: str = "dim") -> N
 
 def providers_table(rows: list[dict[str, Any]]) -> Table:
     """``parcelctl providers``."""
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for column in ("Provider", "Kind", "Configured", "What it does"):
         table.add_column(column)
@@ -322,6 +326,8 @@ def providers_table(rows: list[dict[str, Any]]) -> Table:
 
 def accounts_table(rows: list[dict[str, Any]]) -> Table:
     """``parcelctl accounts``."""
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for column in ("Account", "Health", "Authorization until", "Last sync"):
         table.add_column(column)
