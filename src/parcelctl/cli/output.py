@@ -174,7 +174,7 @@ def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
 
     table = ParcelTable(rows, lang=lang, width=width or console().width, now=now(),
                         highlight=highlight)
-    lines = []
+    lines: list[Any] = []
     if title:
         lines.append(Text(title, style="bold"))
     lines += table.lines(max_rows)
@@ -208,14 +208,23 @@ PRINT_LINES = 1000
 
 
 class _Lines:
-    """Pre-cut lines, printed as they are (no wrapping, no cropping)."""
+    """Pre-cut lines, printed as they are (no wrapping, no cropping): ``Text``s, or
+    (text, style) pieces (``table.Pieces``) whose text is already clean and cut."""
 
-    def __init__(self, lines: list[Text]) -> None:
+    def __init__(self, lines: list[Any]) -> None:
         self.lines = lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        styles: dict[str, Any] = {"": None}
         for line in self.lines:
-            yield from line.render(console)
+            if isinstance(line, Text):
+                yield from line.render(console)
+            else:
+                for text, name in line:
+                    style = styles.get(name, False)
+                    if style is False:
+                        style = styles[name] = console.get_style(name)
+                    yield Segment(text, style)
             yield Segment.line()
 
 
