@@ -149,4 +149,18 @@ UPDATE parcels SET carrier = ''
 UPDATE parcels SET tracking_provider = ''
  WHERE tracking_provider = 'taobao' AND kind = 'waybill'
 """),
+    ("list sorted by last change", """
+-- The lists show the age of a parcel's newest scan (or, without one, of its last change as
+-- stored) and sort by that same time, coalesce(last_event_utc, updated_at) (CHANGED_AT in
+-- store.py). Sorted by updated_at they showed 15h, 16h, 7h, 9h: a scan found today of a
+-- parcel that moved yesterday stamps updated_at now. Expression indexes keep a page a read
+-- of 50 index entries; parcels_order (updated_at) stays for watch's "changed since".
+CREATE INDEX parcels_active_changed
+    ON parcels (active, coalesce(last_event_utc, updated_at) DESC, id DESC);
+DROP INDEX IF EXISTS parcels_active_order;
+CREATE INDEX parcels_status_changed
+    ON parcels (status, coalesce(last_event_utc, updated_at) DESC, id DESC);
+DROP INDEX IF EXISTS parcels_status_order;
+CREATE INDEX parcels_changed ON parcels (coalesce(last_event_utc, updated_at) DESC, id DESC);
+"""),
 ]

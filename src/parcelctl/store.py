@@ -448,6 +448,11 @@ class Store:
     def archive(self, pid: int, archived: bool = True) -> None:
         self._update(pid, {"archived": int(archived), "updated_at": now_iso()})
 
+    def set_label(self, pid: int, label: str) -> None:
+        """The user's name for a parcel ('' clears it). Not a change of the parcel: the
+        list keeps its place (it sorts by the last scan)."""
+        self._update(pid, {"label": label})
+
     def delete(self, pid: int) -> None:
         self.db.execute("DELETE FROM parcels WHERE id=?", (pid,))
 

@@ -153,9 +153,11 @@ def test_other_providers_by_flag(tracked: Any) -> None:
 def test_list_page_and_count(tracked: Any) -> None:
     numbers = [f"YT93000{i:08d}" for i in range(7)]
     assert cli("add", *numbers, "--carrier", "yuantong", "--no-track").returncode == 0
-    page = cli("list", "--limit", "3")
+    page = cli("list", "--limit", "3", "--format", "table")
     assert page.returncode == 0
-    assert "4 more" in page.stdout
+    assert "还有 4 件" in page.stdout  # the default language
+    piped = cli("list", "--limit", "3")  # TSV: the hint goes to stderr, not into the rows
+    assert len(piped.stdout.splitlines()) == 3 and "还有 4 件" in piped.stderr
 
 
 def test_archive_and_rm(tracked: Any) -> None:

@@ -95,9 +95,9 @@ def test_watch_once_prints_change_lines_when_not_a_terminal(world: World) -> Non
     first = cli("watch", "--once")
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
-        f"{SF}: in_transit -> out_for_delivery 派送中 — 快件交给陈**，正在派送途中"
+        f"{SF}: 运输中 -> 派送中 — 快件交给陈**，正在派送途中"
         "（联系电话：138****1234）",
-        f"{POST}: info_received -> in_transit 运输中 — 离开长沙处理中心，发往上海处理中心",
+        f"{POST}: 已发货 -> 运输中 — 离开长沙处理中心，发往上海处理中心",
     ]
     assert "\x1b[" not in first.stdout  # plain text, no Live escape codes
     # watch notifies exactly like sync does.
@@ -112,8 +112,8 @@ def test_watch_once_prints_change_lines_when_not_a_terminal(world: World) -> Non
     world.make_due()
     later = cli("watch", "--once")
     assert later.stdout.splitlines() == [
-        f"{SF}: out_for_delivery -> delivered 已签收 — 快件已签收,签收人: 本人",
-        f"{POST}: in_transit -> ready_for_pickup 待取件 取件码 692035 — "
+        f"{SF}: 派送中 -> 已签收 — 快件已签收,签收人: 本人",
+        f"{POST}: 运输中 -> 待取件 取件码 692035 — "
         "已投递到上海市浦东新区丰巢智能柜，取件码 692035",
     ]
     statuses = [n["new_status"] for n in world.notifications()]
@@ -141,7 +141,7 @@ def test_watch_survives_network_errors_and_retries(world: World) -> None:
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert out.splitlines()[0].startswith(f"{SF}: in_transit -> out_for_delivery")
+    assert out.splitlines()[0].startswith(f"{SF}: 运输中 -> 派送中")
     assert [n["new_status"] for n in world.notifications()] == ["out_for_delivery"]
 
 
@@ -173,8 +173,8 @@ def test_watch_defers_to_a_running_sync_and_still_shows_its_changes(world: World
         lock.release()
     assert proc.returncode == 0
     assert [line.split(" ")[0:4] for line in out.splitlines()] == [
-        [f"{SF}:", "in_transit", "->", "out_for_delivery"],
-        [f"{POST}:", "info_received", "->", "in_transit"]]
+        [f"{SF}:", "运输中", "->", "派送中"],
+        [f"{POST}:", "已发货", "->", "运输中"]]
     assert len(world.notifications()) == 1  # notified by the sync, not again by watch
 
 
@@ -255,7 +255,7 @@ def test_cron_loop_over_simulated_days_notifies_once_per_real_change(world: Worl
 
 
 def check_digest_while_waiting(world: World) -> None:
-    text = cli("digest")
+    text = cli("digest", "--format", "text")
     assert text.returncode == 0, text.stderr
     assert f"待取件  {POST}  取件码 692035" in text.stdout
     sent = cli("digest", "--send", "--json")

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("show", "main"),
     "archive": ("archive", "archive"),
     "rm": ("archive", "remove"),
+    "label": ("label", "main"),
     "link": ("link", "link"),
     "unlink": ("link", "unlink"),
     "accounts": ("accounts_cmd", "main"),

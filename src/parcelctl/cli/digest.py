@@ -155,12 +155,14 @@ def _reasons() -> dict[str, tuple[str, str]]:
 
 
 def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
+    """The digest as text, all in one language (the mail a cron line sends, the screen)."""
     from ..views import status_label
     from .output import clip
 
     reasons = _reasons()
 
     zh = lang == "zh"
+    pickup = "取件码" if zh else "pickup code"
     lines = [f"{'变化' if zh else 'Changes'} ({len(digest['changes'])})"]
     if digest.get("history"):
         what = ("个新导入包裹的旧变化是历史，未列出" if zh
@@ -168,23 +170,45 @@ def render_lines(digest: dict[str, Any], lang: str) -> list[str]:
         lines.append(f"  {digest['history']} {what}")
     for change in digest["changes"]:
         if change["kind"] == "status_change":
-            old = status_label(change["old_status"], lang) if change["old_status"] else "new"
+            old = (status_label(change["old_status"], lang) if change["old_status"]
+                   else ("新" if zh else "new"))
             what = f"{old} -> {status_label(change['status'], lang)}"
         else:
             what = reasons["overdue" if change["kind"] == "overdue" else "stuck"][0 if zh else 1]
         if change["status"] == "ready_for_pickup" and change["pickup_code"]:
-            what += f" 取件码 {change['pickup_code']}"
+            what += (f" {pickup} {change['pickup_code']}" if zh
+                     else f" (code {change['pickup_code']})")
         lines.append(f"  {change['number']}  {what}  {clip(change['title'], 30)}".rstrip())
     lines.append(f"{'需要处理' if zh else 'Needs attention'} ({len(digest['attention'])})")
     for item in digest["attention"]:
         text = f"  {reasons[item['reason']][0 if zh else 1]}  {item['number']}"
         if item["reason"] == "pickup" and item["pickup_code"]:
-            text += f"  取件码 {item['pickup_code']}"
-        if item["waiting"]:
-            text += f"  {'已' if zh else 'for '}{item['waiting']}"
+            text += f"  {pickup} {item['pickup_code']}"
+        if item.get("since") and digest.get("until"):
+            waiting = span_words(item["since"], digest["until"], lang)
+            if waiting:
+                text += f"  {'已等' if zh else 'for'} {waiting}"
         detail = item["title"] or item["detail"]
         lines.append(f"{text}  {clip(detail, 40)}".rstrip())
     return lines
+
+
+#: The fields of a digest row in TSV (docs/output.md).
+TSV_FIELDS = ("section", "what", "number", "old_status", "status", "pickup_code", "time",
+              "text")
+
+
+def tsv_rows(digest: dict[str, Any]) -> list[list[str]]:
+    """The digest as rows of :data:`TSV_FIELDS` (what a pipe gets)."""
+    from .output import field as flat
+
+    rows = [["change", change["kind"], flat(change["number"]), flat(change["old_status"]),
+             flat(change["status"]), flat(change["pickup_code"]), flat(change["time"]),
+             flat(change["title"])] for change in digest["changes"]]
+    rows += [["attention", item["reason"], flat(item["number"]), "", flat(item["status"]),
+              flat(item["pickup_code"]), flat(item["since"]),
+              flat(item["title"] or item["detail"])] for item in digest["attention"]]
+    return rows
 
 
 def _span(since: str, now: datetime) -> str:
@@ -196,27 +220,45 @@ def _span(since: str, now: datetime) -> str:
     return f"{days}d {rest // 3600}h" if days else f"{rest // 3600}h {rest % 3600 // 60}m"
 
 
+def span_words(since: str, until: str, lang: str) -> str:
+    """How long from ``since`` to ``until``: ``27天12小时`` or ``27d 12h``."""
+    try:
+        seconds = max(0.0, (datetime.fromisoformat(until)
+                            - datetime.fromisoformat(since)).total_seconds())
+    except ValueError:
+        return ""
+    days, rest = divmod(int(seconds), 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    if lang == "zh":
+        return f"{days}天{hours}小时" if days else f"{hours}小时{minutes}分钟"
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes}m"
+
+
 def main(
     since: str = typer.Option("1d", "--since", help="Look back this far: 30m, 12h, 1d, 1w."),
     send: bool = typer.Option(False, "--send", help="Deliver through the notification "
                               "channels (notify.*) instead of only printing."),
-    json_out: bool = typer.Option(False, "--json", help="Print the digest as JSON."),
+    json_out: bool = typer.Option(False, "--json", help="Print the digest as JSON (see "
+                                  "docs/output.md); the same as --format json."),
+    fmt: str | None = typer.Option(None, "--format", help="text, tsv or json (default: text "
+                                   "on a terminal, tsv when piped)."),
 ) -> None:
     """Summary of recent changes and of what needs attention."""
     from ..errors import ExitCode, UsageError
-    from ..models import utcnow
     from ..notify import Settings
     from ..store import iso
     from .common import language, load_config, open_store, store_exists
-    from .output import error, info, info_lines, is_terminal, print_json
+    from .output import choose_format, error, info, info_lines, is_terminal, print_json, write_tsv
+    from .output import now as output_now
 
+    chosen = choose_format(fmt, json_out, ("text", "tsv", "json"))
     try:
         window = parse_duration(since)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     config = load_config()
     lang = language(config)
-    now = utcnow()
+    now = output_now()
     start = now - min(window, timedelta(days=3660))
     settings = Settings.from_config(config)
     digest: dict[str, Any] = {"type": "digest", "since": iso(start), "until": iso(now),
@@ -229,8 +271,10 @@ def main(
             digest["attention"] = attention_items(store.db, now, stale_days)
     lines = render_lines(digest, lang)
     if not send:
-        if json_out:
+        if chosen == "json":
             print_json(digest)
+        elif chosen == "tsv":
+            write_tsv(tsv_rows(digest))
         else:
             info_lines([(line, "bold" if not line.startswith(" ") else "")
                         for line in lines])

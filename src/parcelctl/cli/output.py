@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # list draws its own table: Rich's is imported only where it is used
+    from rich.table import Table
 
 
 def _strip_terminal_controls() -> None:
@@ -34,18 +36,6 @@ def _strip_terminal_controls() -> None:
 
 _strip_terminal_controls()
 
-STATUS_STYLE = {
-    "awaiting_shipment": "magenta",
-    "info_received": "cyan",
-    "in_transit": "blue",
-    "out_for_delivery": "bold yellow",
-    "ready_for_pickup": "bold green",
-    "delivered": "green",
-    "exception": "bold red",
-    "returned": "red",
-    "cancelled": "dim",
-    "unknown": "dim",
-}
 
 _out: Console | None = None
 _err: Console | None = None
@@ -105,31 +95,74 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
 
 
-def age(iso_time: str | None, now: datetime | None = None) -> str:
-    if not iso_time:
-        return ""
-    try:
-        then = datetime.fromisoformat(iso_time)
-    except ValueError:
-        return ""
-    seconds = ((now or datetime.now(UTC)) - then).total_seconds()
-    if seconds < 0:
-        return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"
+def choose_format(fmt: str | None, json_out: bool, formats: tuple[str, ...]) -> str:
+    """``--format`` (one of ``formats``), else ``--json``, else ``formats[0]`` (the view
+    for people) on a terminal and TSV in a pipe, as gh does."""
+    from ..errors import UsageError
+
+    if fmt is None:
+        return "json" if json_out else (formats[0] if is_terminal() else "tsv")
+    chosen = fmt.strip().lower()
+    if chosen not in formats:
+        raise UsageError(f"unknown format '{fmt[:20]}'", hint=f"use one of: {', '.join(formats)}")
+    if json_out and chosen != "json":
+        raise UsageError("--json and --format disagree", hint="use one of them")
+    return chosen
 
 
-def local_time(iso_time: str | None) -> str:
-    """Shown in the user's local zone; JSON keeps the original offset."""
+def field(value: Any) -> str:
+    """One TSV/CSV field: whitespace runs (tabs and line breaks too) made one space, and
+    terminal controls shown as U+FFFD as in the table (a pipe often ends in a terminal)."""
+    from rich.control import strip_control_codes
+
+    text = " ".join(str(value or "").split())
+    return text if text.isprintable() else strip_control_codes(text)
+
+
+def write_tsv(rows: Iterable[Sequence[str]]) -> None:
+    """Tab-separated rows, no header, every character (callers make each value a
+    :func:`field`)."""
+    out = sys.stdout
+    out.writelines("\t".join(row) + "\n" for row in rows)
+    out.flush()
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    sys.stdout.flush()
+
+
+def now() -> datetime:
+    """The clock every view reads (one function: the golden snapshots fix it)."""
+    return datetime.now(UTC)
+
+
+def age(iso_time: str | None, moment: datetime | None = None) -> str:
+    """Compact age of a stored time: ``now``, ``5m``, ``16h``, ``2d`` (see cli/table.py)."""
+    from .table import compact_age
+
+    return compact_age(iso_time, moment or now())
+
+
+def local_time(iso_time: str | None, *, zone: bool = True) -> str:
+    """Shown in the user's local zone; JSON keeps the original offset. ``zone=False`` where
+    the zone is said once for the whole screen (:func:`zone_name`)."""
     if not iso_time:
         return ""
     try:
         value = datetime.fromisoformat(iso_time)
     except ValueError:
         return iso_time
-    return value.astimezone().strftime("%Y-%m-%d %H:%M %z")
+    return value.astimezone().strftime("%Y-%m-%d %H:%M %z" if zone else "%Y-%m-%d %H:%M")
+
+
+def zone_name() -> str:
+    """The local zone as ``+0800``: said once under a screen of local times."""
+    return now().astimezone().strftime("%z")
 
 
 def clip(text: str | None, width: int) -> str:
@@ -137,119 +170,40 @@ def clip(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def carrier_short(code: str, lang: str) -> str:
-    from ..carriers import CARRIER_NAMES
-
-    names = CARRIER_NAMES.get(code)
-    if names is None:
-        return code
-    return names[0] if lang == "zh" else names[1]
-
-
-def _status_cell(row: Any, lang: str, status_label: Any) -> str:
-    label = str(status_label(str(row["status"]), lang))
-    if row["pickup_code"] and row["status"] == "ready_for_pickup":
-        label = f"{label} {row['pickup_code']}"
-    return label
-
-
-class _Column:
-    """One column of the parcel list (a plain class: a dataclass costs a millisecond to
-    create at import, on every ``parcelctl list``)."""
-
-    __slots__ = ("header", "justify", "width")
-
-    def __init__(self, header: str, width: int,
-                 justify: Literal["left", "right"] = "left") -> None:
-        self.header = header
-        self.width = width
-        self.justify: Literal["left", "right"] = justify
-
-
-def _parcel_layout(rows: list[Any], lang: str, width: int | None
-                   ) -> tuple[list[_Column], list[list[tuple[str, str]]]]:
-    """Column widths and cells of the parcel list. Widths are computed here, not left to Rich:
-    carrier, number, status and age never shrink; item and last-event text share what is
-    left (item goes first). Cells are (text, style): a ``Text`` each costs more than the
-    rest of the row when ``list --all`` draws 100,000 of them."""
-    from rich.cells import cell_len
-
-    from ..views import status_label
-
-    carriers = [_carrier_cell(r, lang) for r in rows]
-    labels = [_status_cell(r, lang, status_label) for r in rows]
-    ages = [age(r["last_event_utc"] or r["updated_at"]).removesuffix(" ago") for r in rows]
-    fixed = {
-        "Carrier": min(8, max([cell_len(c) for c in carriers] + [7])),
-        "Number": max([len(str(r["number"])) for r in rows] + [6]),
-        "Status": max([cell_len(label) for label in labels] + [6]),
-        "Age": max([len(a) for a in ages] + [3]),
-    }
-    total = width or console().width
-    spare = total - sum(fixed.values()) - 2 * 6  # padding between columns
-    item_width = min(28, max(0, spare * 2 // 5))
-    show_item = item_width >= 6
-    event_width = max(8, spare - (item_width + 2 if show_item else 0))
-    event_width = min(event_width, 60)
-    columns = [_Column("Carrier", fixed["Carrier"]), _Column("Number", fixed["Number"])]
-    if show_item:
-        columns.append(_Column("Item", item_width))
-    columns += [_Column("Status", fixed["Status"]), _Column("Last event", event_width),
-                _Column("Age", fixed["Age"], "right")]
-    cells: list[list[tuple[str, str]]] = []
-    for row, carrier, label, when in zip(rows, carriers, labels, ages, strict=True):
-        status = str(row["status"])
-        item = row["label"] or row["title"] or row["shop"] or ""
-        event = row["last_event_desc"] or ""
-        if row["last_error"]:
-            event = f"⚠ {row['last_error']}"
-        line = [(carrier, ""), (str(row["number"]), "")]
-        if show_item:
-            line.append((clip(item, 60), ""))
-        line += [(label, STATUS_STYLE.get(status, "")), (clip(event, 200), ""), (when, "")]
-        cells.append(line)
-    return columns, cells
-
-
 def parcel_table(rows: list[Any], *, lang: str, carrier_label: Any = None,
                  highlight: set[int] | None = None, title: str | None = None,
-                 width: int | None = None) -> Table:
-    """The parcel list as a Rich table (see :func:`_parcel_layout` for the widths)."""
-    from rich import box
+                 width: int | None = None, max_rows: int | None = None) -> _Lines:
+    """The parcel list as a renderable (cli/table.py lays it out); ``max_rows``: at most
+    that many rows, then a line saying how many more."""
+    from .table import ParcelTable
 
-    columns, cells = _parcel_layout(rows, lang, width)
-    table = Table(title=title, expand=False, show_lines=False, header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for column in columns:
-        table.add_column(column.header, no_wrap=True, width=column.width,
-                         overflow="ellipsis", justify=column.justify)
-    for row, line in zip(rows, cells, strict=True):
-        style = "reverse" if highlight and int(row["id"]) in highlight else ""
-        table.add_row(*(Text(text, style=cell_style) for text, cell_style in line),
-                      style=style)
-    return table
+    table = ParcelTable(rows, lang=lang, width=width or console().width, now=now(),
+                        highlight=highlight)
+    lines: list[Any] = []
+    if title:
+        lines.append(Text(title, style="bold"))
+    lines += table.lines(max_rows)
+    if max_rows is not None and len(rows) > max_rows:
+        lines.append(Text(f"  {more_rows(len(rows) - max_rows, lang)}", style="dim"))
+    return _Lines(lines)
 
 
-def print_parcel_table(rows: list[Any], *, lang: str) -> None:
-    """``console().print(parcel_table(rows, lang=lang))``, drawn without Rich's table engine.
+def more_rows(count: int, lang: str) -> str:
+    return f"还有 {count} 件" if lang == "zh" else f"{count} more"
 
-    Laying out a 50-row Rich table costs more than the rest of ``parcelctl list``, and
-    100,000 rows (``list --all``) took 25 s and 590 MB; this draws the same characters
-    (same box, padding, truncation and justification, each cell cut as Rich's ``Text.wrap``
-    cuts it) line by line, a thousand lines per print. Anything unusual — a table wider
-    than the terminal, a cell with a tab or a line break — goes to the Rich table instead.
-    """
+
+def print_parcel_table(rows: list[Any], *, lang: str, width: int | None = None) -> None:
+    """The parcel table, a thousand lines per print: output starts at once, and 100,000
+    rows (``list --all``) never sit in memory as one renderable."""
     from itertools import islice
 
+    from .table import ParcelTable
+
     out = console()
-    columns, cells = _parcel_layout(rows, lang, None)
-    header = _header_line(out, columns)
-    if header is None or not _plain_cells(out, columns, cells):
-        out.print(parcel_table(rows, lang=lang))
-        return
-    lines = _fast_lines(columns, cells, header)
-    # No cropping: every line is exactly the table's width, which fits (checked above), and
-    # Rich's crop pass was a tenth of `list --all`.
+    table = ParcelTable(rows, lang=lang, width=width or out.width, now=now())
+    lines = table.lines()
+    # No cropping: every line is exactly the table's width, and it fits unless even the
+    # number and status do not (then the terminal wraps, which loses nothing).
     while chunk := list(islice(lines, PRINT_LINES)):
         out.print(_Lines(chunk), crop=False)
 
@@ -258,101 +212,50 @@ def print_parcel_table(rows: list[Any], *, lang: str) -> None:
 PRINT_LINES = 1000
 
 
-def _plain_cells(out: Console, columns: list[_Column], cells: list[list[tuple[str, str]]]
-                 ) -> bool:
-    """The table fits the console and every cell is one line that :func:`_cut` can cut."""
-    if sum(c.width for c in columns) + 2 * len(columns) > out.width:
-        return False
-    return not any("\n" in text or "\t" in text for line in cells for text, _ in line)
-
-
-def _fast_lines(columns: list[_Column], cells: list[list[tuple[str, str]]], header: Text
-                ) -> Iterator[Text]:
-    """The lines of the ``box.SIMPLE_HEAD`` table, ``pad_edge=False``, collapsed padding:
-    each row one ``Text``, its cells cut by :func:`_cut` (Rich's own cutting, as plain
-    text), with a span for each styled cell. Cells checked by :func:`_plain_cells`."""
-    from functools import lru_cache
-
-    from rich.control import strip_control_codes  # what Text() does to every cell's text
-    from rich.text import Span
-
-    # Carriers, statuses and ages repeat from row to row: each is measured once.
-    cut_cell = lru_cache(maxsize=4096)(_cut)
-    table_width = sum(c.width for c in columns) + 2 * len(columns)
-    last = len(columns) - 1
-    yield Text(" " * table_width)
-    yield header
-    yield Text(" " + "─" * (table_width - 2) + " ")
-    for line in cells:
-        plain = [" "]  # the (blank) left edge
-        spans = []
-        offset = 1
-        for number, (column, (text, style)) in enumerate(zip(columns, line, strict=True)):
-            # Only control characters change, and none of them is printable.
-            clean = text if text.isprintable() else strip_control_codes(text)
-            cut = cut_cell(clean, column.width, column.justify == "right")
-            if style:
-                spans.append(Span(offset, offset + len(cut), style))
-            # The cell's right padding and the blank divider; the right edge after the last.
-            plain += [cut, "  " if number < last else " "]
-            offset += len(cut) + 2
-        yield Text("".join(plain), spans=spans)
-    yield Text(" " * table_width)
-
-
-def _header_line(out: Console, columns: list[_Column]) -> Text | None:
-    """The header row, cut by Rich itself (the bold covers the padding too, as in Rich)."""
-    pad = Text(" ", style="bold")
-    parts: list[Text | str] = [" "]
-    for number, column in enumerate(columns):
-        wrapped = Text(column.header, style="bold").wrap(
-            out, column.width, justify=column.justify, overflow="ellipsis", no_wrap=True)
-        if len(wrapped) != 1:
-            return None
-        parts.append(wrapped[0])
-        if number < len(columns) - 1:
-            parts += [pad, " "]
-    parts.append(" ")
-    return Text.assemble(*parts)
-
-
-def _cut(text: str, width: int, right: bool) -> str:
-    """``Text(text).wrap(console, width, justify=..., overflow="ellipsis", no_wrap=True)``
-    as plain text, for a cell of one line without tabs: what Rich's ``Lines.justify`` and
-    ``Text.truncate`` do, with Rich's own cell functions, without building Texts."""
-    from rich.cells import cell_len, set_cell_size
-
-    if right:
-        text = text.rstrip()
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…"
-    pad = " " * (width - length)
-    return pad + text if right else text + pad
-
-
 class _Lines:
-    """Pre-cut lines, printed as they are (no wrapping, no cropping)."""
+    """Pre-cut lines, printed as they are (no wrapping, no cropping): ``Text``s, or
+    (text, style) pieces (``table.Pieces``) whose text is already clean and cut."""
 
-    def __init__(self, lines: list[Text]) -> None:
+    def __init__(self, lines: list[Any]) -> None:
         self.lines = lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        styles: dict[str, Any] = {"": None}
         for line in self.lines:
-            yield from line.render(console)
+            if isinstance(line, Text):
+                yield from line.render(console)
+            else:
+                for text, name in line:
+                    style = styles.get(name, False)
+                    if style is False:
+                        style = styles[name] = console.get_style(name)
+                    yield Segment(text, style)
             yield Segment.line()
 
 
-def _carrier_cell(row: Any, lang: str) -> str:
-    if row["carrier"]:
-        return carrier_short(str(row["carrier"]), lang)
-    if row["kind"] == "order":
-        return "订单" if lang == "zh" else "order"
-    return "?"
+#: key -> (Chinese, English) of the words around a timeline.
+_TIMELINE_WORDS = {
+    "pickup": ("取件码", "pickup code"),
+    "label": ("标签", "label"),
+    "shop": ("店铺", "shop"),
+    "ships_by": ("承诺发货", "ships by"),
+    "from": ("来自", "from"),
+    "order": ("订单", "order"),
+    "none": ("暂无物流信息", "no events yet"),
+    "zone": ("时间为本地时间", "local times"),
+    "archived": ("已归档", "archived"),
+}
 
 
-def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_name: str) -> None:
-    out = console()
+def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_name: str,
+             lang: str = "zh") -> None:
+    """``show``: everything about one parcel, wrapped to the terminal, never cut. Not on a
+    terminal every line is whole, however long (for grep and less)."""
+    from .table import STATUS_STYLE
+
+    def word(key: str) -> str:
+        return _TIMELINE_WORDS[key][0 if lang == "zh" else 1]
+
     header = Text()
     header.append(f"{parcel['tracking_number'] or (parcel.get('order') or {}).get('reference')}",
                   style="bold")
@@ -360,39 +263,70 @@ def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_na
         header.append(f"  {carrier_name}")
     header.append("  ")
     header.append(parcel["status_label"], style=STATUS_STYLE.get(parcel["status"], ""))
-    out.print(header)
+    if parcel.get("archived"):
+        header.append(f"  ({word('archived')})", style="dim")
     details = []
     if parcel.get("title"):
         details.append(parcel["title"])
+    if parcel.get("label") and parcel.get("label") != parcel.get("title"):
+        details.append(f"{word('label')}: {parcel['label']}")
     if parcel.get("pickup_code"):
-        details.append(f"取件码 pickup code: {parcel['pickup_code']}")
+        details.append(f"{word('pickup')}: {parcel['pickup_code']}")
     order = parcel.get("order")
     if order and order.get("shop"):
-        details.append(f"shop: {order['shop']}")
+        details.append(f"{word('shop')}: {order['shop']}")
     if order and order.get("promised_ship_at") and parcel["status"] == "awaiting_shipment":
-        details.append(f"ships by: {local_time(order['promised_ship_at'])}")
+        details.append(f"{word('ships_by')}: {local_time(order['promised_ship_at'])}")
     for src in parcel.get("sources", []):
         if src["provider"] != "manual":
-            details.append(f"from {src['provider']}:{src['account']} order {src['order_id']}")
+            details.append(f"{word('from')} {src['provider']}:{src['account']} "
+                           f"{word('order')} {src['order_id']}")
+    lines: list[tuple[str, Text]] = [("", header)]
+    lines += [("  ", Text(" ".join(str(line).split()))) for line in details]
     if parcel.get("last_error"):
-        details.append(f"⚠ {parcel['last_error']}")
-    for line in details:
-        out.print(Text(f"  {line}"), soft_wrap=True)
+        lines.append(("  ", Text(f"⚠ {' '.join(str(parcel['last_error']).split())}",
+                                 style="yellow")))
     if not events:
-        out.print(Text("  no events yet", style="dim"))
-        return
-    table = Table(show_header=False, box=None, padding=(0, 1))
-    table.add_column(no_wrap=True, style="dim")
-    table.add_column()
-    table.add_column(style="dim")
+        lines.append(("  ", Text(word("none"), style="dim")))
+    else:
+        lines.append(("  ", Text(f"{word('zone')} {zone_name()}", style="dim")))
     for event in events:
-        table.add_row(Text(local_time(event["time"])), Text(event["description"]),
-                      Text(event.get("location") or ""))
-    out.print(table)
+        text = Text(" ".join(str(event["description"] or "").split()))
+        if event.get("location"):
+            text.append(f"  {' '.join(str(event['location']).split())}", style="dim")
+        stamp = local_time(event["time"], zone=False)
+        lines.append((f"  {stamp:<16}  ", text))
+    print_hanging(lines)
+
+
+def print_hanging(lines: list[tuple[str, Text]], prefix_style: str = "dim") -> None:
+    """Each (prefix, text) as lines: on a terminal the text wraps under itself after its
+    prefix (a hanging indent); elsewhere each is one line, however long."""
+    from rich.cells import cell_len
+
+    out = console()
+    result = Text()
+    for prefix, text in lines:
+        indent = cell_len(prefix)
+        width = out.width - indent
+        if not out.is_terminal or width < 10:
+            wrapped = [text]
+        else:
+            wrapped = list(text.wrap(out, width, overflow="fold"))
+        for number, part in enumerate(wrapped):
+            result.append(prefix if number == 0 else " " * indent,
+                          style=prefix_style if number == 0 and prefix.strip() else "")
+            part.rstrip()
+            result.append(part)
+            result.append("\n")
+    result.right_crop(1)
+    out.print(result, soft_wrap=True)
 
 
 def providers_table(rows: list[dict[str, Any]]) -> Table:
     """``parcelctl providers``."""
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for column in ("Provider", "Kind", "Configured", "What it does"):
         table.add_column(column)
@@ -406,6 +340,8 @@ def providers_table(rows: list[dict[str, Any]]) -> Table:
 
 def accounts_table(rows: list[dict[str, Any]]) -> Table:
     """``parcelctl accounts``."""
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for column in ("Account", "Health", "Authorization until", "Last sync"):
         table.add_column(column)

@@ -10,10 +10,11 @@ def main(
     json_out: bool = typer.Option(False, "--json", help="JSON object with 'events'."),
 ) -> None:
     """Show one parcel and its timeline, newest event first."""
-    from .. import carriers, views
+    from .. import views
     from ..errors import UsageError
     from .common import language, load_config, open_store, store_exists
     from .output import print_json, timeline
+    from .table import carrier_code, carrier_names
 
     config = load_config()
     if not store_exists(config):
@@ -33,4 +34,7 @@ def main(
         print_json(parcels[0] if len(parcels) == 1 else parcels)
         return
     for data in parcels:
-        timeline(data, data["events"], carrier_name=carriers.carrier_label(data["carrier"] or ""))
+        code = carrier_code({"carrier": data["carrier"], "kind": data["kind"],
+                             "tracking_provider": data["tracking_provider"]})
+        timeline(data, data["events"], lang=lang,
+                 carrier_name=carrier_names(code, lang)[0] if code else "")

@@ -9,7 +9,8 @@ like ``sync``, and releases the lock. Failed rounds are retried with backoff
 (interval × 2^n, at most 15 minutes) and shown in the status line.
 
 Not on a terminal, each status change is one plain line on stdout
-(``NUMBER: old -> new LABEL …``) and problems go to stderr. Ctrl-C ends watch with exit
+(``NUMBER: OLD -> NEW …`` with the statuses named in ``display.language``; scripts read
+``sync --json`` or ``notify.command``) and problems go to stderr. Ctrl-C ends watch with exit
 code 130 (the documented "interrupted"); ``--once``/``--rounds`` end with 0, or with the
 sync's own exit code (3, 4, 1) when the last round failed.
 """
@@ -104,12 +105,14 @@ def diff(before: dict[int, Seen], after: dict[int, Seen]
 
 
 def change_line(old: Seen | None, new: Seen, lang: str) -> str:
+    """``NUMBER: old -> new`` in the run's language, with the pickup code and the scan."""
     from ..views import status_label
 
-    text = f"{new.number}: {old.status if old else 'new'} -> {new.status} "
-    text += status_label(new.status, lang)
+    zh = lang == "zh"
+    before = status_label(old.status, lang) if old else ("新" if zh else "new")
+    text = f"{new.number}: {before} -> {status_label(new.status, lang)}"
     if new.status == "ready_for_pickup" and new.pickup_code:
-        text += f" 取件码 {new.pickup_code}"
+        text += f" 取件码 {new.pickup_code}" if zh else f", pickup code {new.pickup_code}"
     if new.description:
         text += f" — {' '.join(new.description.split())[:80]}"
     return text
@@ -210,36 +213,67 @@ class View:
         from rich.console import Group
         from rich.text import Text
 
-        from .. import carriers
-        from .output import local_time, parcel_table
+        from .output import console, parcel_table, zone_name
 
+        zh = self.lang == "zh"
         now = time.monotonic()
         marked = {pid for pid, seen in self.highlight.items() if now - seen < HIGHLIGHT_SECONDS}
-        parts: list[RenderableType] = [parcel_table(
-            self.rows, lang=self.lang, carrier_label=carriers.carrier_label, highlight=marked,
-            title=f"parcelctl watch — {self.total} active")]
-        if not self.rows:
-            parts.append(Text("  no active parcels — add one with 'parcelctl add NUMBER'",
-                              style="dim"))
-        parts += [Text(f"  {line}", style="dim", no_wrap=True, overflow="ellipsis")
-                  for line in self.recent[-5:]]
         status = Text()
         if self.busy:
-            status.append("⟳ refreshing… ", style="bold cyan")
+            status.append("⟳ 刷新中… " if zh else "⟳ refreshing… ", style="bold cyan")
         else:
-            status.append(f"next round in {max(0, int(self.next_round - now))}s ", style="cyan")
+            wait = max(0, int(self.next_round - now))
+            status.append(f"{wait} 秒后下一轮 " if zh else f"next round in {wait}s ",
+                          style="cyan")
         if self.next_due:
-            status.append(f"· next parcel due {local_time(self.next_due)} ")
+            status.append(f"· {'下一件到期' if zh else 'next parcel due'} "
+                          f"{clock_time(self.next_due)} ")
         if self.last_refresh:
-            status.append(f"· last look {self.last_refresh.astimezone():%H:%M:%S} ")
+            status.append(f"· {'上次查看' if zh else 'last look'} "
+                          f"{clock_time(self.last_refresh.isoformat())} ")
+        status.append(f"· {'时间' if zh else 'times'} {zone_name()} ", style="dim")
         if self.note:
             status.append(f"· {self.note} ", style="yellow")
         for error in self.errors[:3]:
             status.append(f"\n⚠ {' '.join(error.split())[:160]}", style="red")
         for ref in self.relink[:3]:
             status.append(f"\n⚠ {relink_line(ref)}", style="yellow")
+        recent = [Text(f"  {line}", style="dim", no_wrap=True, overflow="ellipsis")
+                  for line in self.recent[-5:]]
+        # Everything but the table's rows fits on the screen: the title, the header and its
+        # rule, the "N more" line, the recent changes and the status lines.
+        out = console()
+        room = out.height - 4 - len(recent) - 1 - len(status.plain.splitlines())
+        title = (f"parcelctl watch — {self.total} 件进行中" if zh
+                 else f"parcelctl watch — {self.total} active")
+        rows = self.rows[:max(1, room)]
+        parts: list[RenderableType] = [parcel_table(
+            rows, lang=self.lang, highlight=marked, title=title, width=out.width)]
+        more = self.total - len(rows)
+        if more > 0:
+            from .output import more_rows
+
+            parts.append(Text(f"  {more_rows(more, self.lang)}", style="dim"))
+        if not self.rows:
+            parts.append(Text("  没有进行中的包裹 — 用 'parcelctl add 单号' 添加" if zh else
+                              "  no active parcels — add one with 'parcelctl add NUMBER'",
+                              style="dim"))
+        parts += recent
         parts.append(status)
         return Group(*parts)
+
+
+def clock_time(iso_time: str) -> str:
+    """The one time format of watch's screen: ``14:05`` today, ``12-08 14:05`` another day,
+    in the local zone (said once in the status line)."""
+    from .output import now
+
+    try:
+        moment = datetime.fromisoformat(iso_time).astimezone()
+    except ValueError:
+        return iso_time
+    today = now().astimezone().date()
+    return moment.strftime("%H:%M" if moment.date() == today else "%m-%d %H:%M")
 
 
 def main(
@@ -276,8 +310,8 @@ def main(
         before = snapshot(store.db)
 
         def look() -> None:
-            view.rows, view.total = views.list_parcels(store.db, limit=max(
-                5, console().height - 10))
+            view.rows, view.total = views.list_parcels(
+                store.db, limit=max(5, console().height), columns=views.TABLE_COLUMNS)
             view.next_due = store.next_due()
             view.last_refresh = utcnow()
 
@@ -303,7 +337,7 @@ def main(
                                   if seen_at - at < HIGHLIGHT_SECONDS}
                 view.highlight.update(dict.fromkeys(touched, seen_at))
                 lines = [change_line(old, new, lang) for old, new in changes]
-                stamp = datetime.now().astimezone().strftime("%H:%M")
+                stamp = clock_time(now.isoformat())
                 view.recent = (view.recent + [f"{stamp} {line}" for line in lines])[-20:]
                 view.errors = outcome.errors
                 if not outcome.skipped:
