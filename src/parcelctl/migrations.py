@@ -139,4 +139,25 @@ UPDATE parcels SET carrier = ''
    AND NOT EXISTS (SELECT 1 FROM parcels AS twin
                     WHERE twin.number = parcels.number AND twin.id != parcels.id)
 """),
+    ("texts: pickup items, stations, message fingerprints, tail index", """
+-- `parcelctl import`: pickup notices from texts. A parcel waiting at a station gets its
+-- station and deadline (China-time ISO-8601 with offset); a notice that matched no parcel is
+-- a parcel row of kind 'pickup' (its number PU-<code>), with the waybill tail the text named
+-- and when it leaves the lists (deadline or message time + texts.pickup_days).
+ALTER TABLE parcels ADD COLUMN station TEXT;
+ALTER TABLE parcels ADD COLUMN pickup_deadline TEXT;
+ALTER TABLE parcels ADD COLUMN pickup_tail TEXT;
+ALTER TABLE parcels ADD COLUMN expires_at TEXT;
+-- "尾号6017": a notice names the last digits of a waybill; this finds the candidates without
+-- reading every parcel (the importer asks substr(number, -4) = ? AND number LIKE '%' || tail).
+CREATE INDEX parcels_tail4 ON parcels (substr(number, -4));
+-- Texts already imported, by a hash of their normalised text only (never the text): the
+-- same message imported twice changes nothing.
+CREATE TABLE text_messages (
+    fingerprint TEXT PRIMARY KEY,
+    imported_at TEXT NOT NULL,
+    parcel_id INTEGER REFERENCES parcels(id) ON DELETE SET NULL,
+    outcome TEXT NOT NULL
+) WITHOUT ROWID
+"""),
 ]

@@ -323,6 +323,10 @@ class Store:
         self.db.execute(f"UPDATE parcels SET {columns} WHERE id = ?",  # noqa: S608 - fixed names
                         (*values.values(), pid))
 
+    def update(self, pid: int, values: dict[str, Any]) -> None:
+        """Set columns of one parcel (``parcelctl import`` and ``collected``)."""
+        self._update(pid, values)
+
     def get(self, pid: int) -> sqlite3.Row:
         row = self.db.execute("SELECT * FROM parcels WHERE id=?", (pid,)).fetchone()
         if row is None:

@@ -19,7 +19,7 @@ _SOURCES_SQL = ("SELECT parcel_id, provider, account, order_id FROM sources"
 ATTENTION_SQL = """(
     (kind = 'order' AND status = 'awaiting_shipment' AND promised_ship_at IS NOT NULL
         AND promised_ship_at < :now)
-    OR (kind = 'waybill' AND status IN ('exception', 'ready_for_pickup'))
+    OR (kind IN ('waybill', 'pickup') AND status IN ('exception', 'ready_for_pickup'))
     OR (kind = 'waybill' AND status NOT IN ('delivered', 'returned', 'cancelled')
         AND last_event_utc IS NOT NULL AND last_event_utc < :stale)
     OR (last_error IS NOT NULL)
@@ -33,6 +33,9 @@ def _filters(*, status: str | None, attention: bool, active_only: bool, stale_da
     args: dict[str, Any] = {"now": _iso(now), "stale": _iso(now - timedelta(days=stale_days))}
     if active_only:
         where.append("active = 1")
+        # A pickup item from a text leaves the lists when it expires (see texts.importer),
+        # even before the next import archives it.
+        where.append("(kind != 'pickup' OR expires_at IS NULL OR expires_at > :now)")
     if status:
         where.append("status = :status")
         args["status"] = status
@@ -44,7 +47,8 @@ def _filters(*, status: str | None, attention: bool, active_only: bool, stale_da
 #: The columns the parcel table shows (``cli.output``): ``list --all`` of 100,000 parcels
 #: holds every row at once, and all 28 columns took twice the memory.
 TABLE_COLUMNS = ("id, number, carrier, kind, status, pickup_code, label, title, shop,"
-                 " last_event_desc, last_error, last_event_utc, updated_at")
+                 " last_event_desc, last_error, last_event_utc, updated_at, station,"
+                 " pickup_deadline")
 
 
 def list_parcels(db: sqlite3.Connection, *, status: str | None = None, attention: bool = False,
@@ -101,7 +105,8 @@ def status_label(status: str, lang: str = "zh") -> str:
 JSON_COLUMNS = ("number", "kind", "carrier", "status", "title", "label", "updated_at",
                 "pickup_code", "archived", "tracking_provider", "next_check_at", "last_error",
                 "last_event_time", "last_event_desc", "last_event_loc", "shop", "quantity",
-                "price_cents", "order_time", "promised_ship_at")
+                "price_cents", "order_time", "promised_ship_at", "station", "pickup_deadline",
+                "pickup_tail", "expires_at")
 
 
 def parcel_json(row: sqlite3.Row | Mapping[str, Any], sources: list[dict[str, str]],
@@ -126,7 +131,12 @@ def parcel_json(row: sqlite3.Row | Mapping[str, Any], sources: list[dict[str, st
         "tracking_provider": row["tracking_provider"] or None,
         "next_check_at": row["next_check_at"],
         "last_error": row["last_error"],
+        "station": row["station"],
+        "pickup_deadline": row["pickup_deadline"],
     }
+    if row["kind"] == "pickup":
+        data["pickup"] = {"reference": row["number"], "tail": row["pickup_tail"],
+                          "expires_at": row["expires_at"]}
     if row["kind"] == "order" or row["shop"]:
         data["order"] = {
             "id": sources[0]["order_id"] if sources else None,
@@ -205,7 +215,8 @@ def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
     def to_json(row: tuple[Any, ...]) -> str:
         (number, kind, carrier, status, title, label, updated_at, pickup_code, archived,
          tracking_provider, next_check_at, last_error, event_time, event_desc, event_loc,
-         shop, quantity, price_cents, order_time, promised_ship_at, src) = row
+         shop, quantity, price_cents, order_time, promised_ship_at, station, pickup_deadline,
+         pickup_tail, expires_at, src) = row
         sources = decode(src or "[]")[0]
         if type(sources) is list and all(type(s) is dict and tuple(s) == SOURCE_KEYS
                                          for s in sources):
@@ -227,7 +238,11 @@ def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
             f' "updated_at": {value(updated_at)}, "pickup_code": {value(pickup_code)},'
             f' "archived": {"true" if archived else "false"},'
             f' "tracking_provider": {value(tracking_provider or None)},'
-            f' "next_check_at": {value(next_check_at)}, "last_error": {value(last_error)}')
+            f' "next_check_at": {value(next_check_at)}, "last_error": {value(last_error)},'
+            f' "station": {value(station)}, "pickup_deadline": {value(pickup_deadline)}')
+        if kind == "pickup":
+            head += (f', "pickup": {{"reference": {value(number)}, "tail": {value(pickup_tail)},'
+                     f' "expires_at": {value(expires_at)}}}')
         if kind != "order" and not shop:
             return head + "}"
         order_id = value(sources[0]["order_id"]) if sources else "null"

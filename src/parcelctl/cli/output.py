@@ -145,7 +145,38 @@ def _status_cell(row: Any, lang: str, status_label: Any) -> str:
     label = str(status_label(str(row["status"]), lang))
     if row["pickup_code"] and row["status"] == "ready_for_pickup":
         label = f"{label} {row['pickup_code']}"
+    if row["status"] == "ready_for_pickup":
+        label += _deadline_note(_column(row, "pickup_deadline"), lang)
     return label
+
+
+#: A pickup deadline this close (or past) is shown next to the code.
+DEADLINE_SOON_HOURS = 48
+
+
+def _deadline_note(deadline: Any, lang: str, now: datetime | None = None) -> str:
+    """`` 截止 12-07 20:30`` when the deadline is close, `` 已超时`` once it is past."""
+    if not deadline:
+        return ""
+    try:
+        when = datetime.fromisoformat(str(deadline))
+    except ValueError:
+        return ""
+    left = (when - (now or datetime.now(UTC))).total_seconds()
+    if left < 0:
+        return " 已超时" if lang == "zh" else " overdue"
+    if left > DEADLINE_SOON_HOURS * 3600:
+        return ""
+    shown = when.astimezone().strftime("%m-%d %H:%M")
+    return f" 截止 {shown}" if lang == "zh" else f" by {shown}"
+
+
+def _column(row: Any, name: str) -> Any:
+    """A column that rows read before the texts migration (or built by hand) may lack."""
+    try:
+        return row[name]
+    except (IndexError, KeyError):
+        return None
 
 
 class _Column:
@@ -343,14 +374,17 @@ def _carrier_cell(row: Any, lang: str) -> str:
         return carrier_short(str(row["carrier"]), lang)
     if row["kind"] == "order":
         return "订单" if lang == "zh" else "order"
+    if row["kind"] == "pickup":
+        return "取件" if lang == "zh" else "pickup"
     return "?"
 
 
 def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_name: str) -> None:
     out = console()
     header = Text()
-    header.append(f"{parcel['tracking_number'] or (parcel.get('order') or {}).get('reference')}",
-                  style="bold")
+    reference = (parcel["tracking_number"] or (parcel.get("order") or {}).get("reference")
+                 or (parcel.get("pickup") or {}).get("reference"))
+    header.append(f"{reference}", style="bold")
     if carrier_name:
         header.append(f"  {carrier_name}")
     header.append("  ")
@@ -361,6 +395,10 @@ def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_na
         details.append(parcel["title"])
     if parcel.get("pickup_code"):
         details.append(f"取件码 pickup code: {parcel['pickup_code']}")
+    if parcel.get("station"):
+        details.append(f"station: {parcel['station']}")
+    if parcel.get("pickup_deadline"):
+        details.append(f"collect by: {local_time(parcel['pickup_deadline'])}")
     order = parcel.get("order")
     if order and order.get("shop"):
         details.append(f"shop: {order['shop']}")
