@@ -120,7 +120,8 @@ def tail_candidates(db: sqlite3.Connection, tail: str, carrier: str | None, *,
     Active ones; with ``delivered`` the delivered ones instead. A parcel of unknown carrier
     agrees with any carrier the text names.
     """
-    sql = ("SELECT id, number, carrier, status, created_at, updated_at FROM parcels"
+    sql = ("SELECT id, number, carrier, status, created_at, updated_at,"
+           " coalesce(last_event_utc, updated_at) AS changed_at FROM parcels"
            " WHERE substr(number, -4) = ? AND substr(number, ?) = ? AND kind = 'waybill'")
     sql += " AND status = 'delivered'" if delivered else " AND active = 1"
     args: list[Any] = [tail[-4:], -len(tail), tail]
@@ -325,8 +326,10 @@ def sweep(store: Store, now: datetime) -> dict[str, int]:
                        " AND pickup_tail IS NOT NULL").fetchall()
     for item in items:
         tail, carrier = str(item["pickup_tail"]), str(item["carrier"]) or None
+        # Delivered after the notice came: that was this parcel being collected.
+        since = str(item["last_event_utc"] or item["created_at"])
         delivered = [r for r in tail_candidates(db, tail, carrier, delivered=True)
-                     if str(r["updated_at"]) > str(item["created_at"])]
+                     if str(r["changed_at"]) > since]
         if delivered:
             _mark_collected(store, int(item["id"]), "delivered: " + str(delivered[0]["number"]))
             collected += 1
