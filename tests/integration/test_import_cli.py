@@ -56,7 +56,8 @@ def test_json_lines_of_a_forwarding_app(tmp_path: Path) -> None:
 
 
 def test_plain_text_from_stdin_and_tasker_field(tmp_path: Path) -> None:
-    text = f"{ROWS[4]}\n\n{ROWS[7]}\n\n\n【圆通速递】复制单号 YT9693083639795\n"  # last: constructed
+    order = "【圆通速递】复制单号 YT9693083639795"  # constructed
+    text = f"{ROWS[4]}\n\n{ROWS[7]}\n\n\n{order}\n"
     result = cli("import", "-", input=text)
     assert result.returncode == 0, result.stderr
     assert "3 messages: 1 added, 2 pickup item" in result.stdout
@@ -88,3 +89,17 @@ def test_an_oversized_message_is_refused_and_the_rest_saved() -> None:
     assert "1 pickup item" in result.stdout
     assert "Traceback" not in result.stderr
     assert len(as_json(cli("list", "--json"))) == 1
+
+
+def test_the_demo_texts_show_all_three_outcomes() -> None:
+    """`parcelctl demo` imports these after tracking DPK364112047425 (ends with 7425)."""
+    from parcelctl.cli.demo import DEMO_TEXTS
+
+    assert cli("add", "DPK364112047425", "--no-track").returncode == 0
+    report = as_json(cli("import", "--json", input=DEMO_TEXTS))
+    assert [r["outcome"] for r in report["results"]] == ["attached", "pickup", "added"]
+    assert report["results"][0]["reference"] == "DPK364112047425"
+    assert report["results"][2]["added"] == ["YT9693083639795"]
+    table = cli("list", env={"COLUMNS": "200"}).stdout
+    assert "80475521" in table and "枫林小区东门丰巢柜" in table  # codes and stations
+    assert "10-2-7507" in table and "武汉市尚璟瑞府11栋101门店" in table

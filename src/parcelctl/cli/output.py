@@ -227,6 +227,8 @@ def _parcel_layout(rows: list[Any], lang: str, width: int | None
         status = str(row["status"])
         item = row["label"] or row["title"] or row["shop"] or ""
         event = row["last_event_desc"] or ""
+        if status == "ready_for_pickup" and _column(row, "station"):
+            event = f"@ {row['station']}"  # where to go says more than the text that said it
         if row["last_error"]:
             event = f"⚠ {row['last_error']}"
         line = [(carrier, ""), (str(row["number"]), "")]
