@@ -98,6 +98,7 @@ def test_tails(text: str, tail: str | None) -> None:
     ("请20:30前凭10-2-7507取件", datetime(2026, 12, 7, 20, 30, tzinfo=CHINA_TZ)),
     ("请今天18：00前凭10-2-7507取件", datetime(2026, 12, 7, 18, 0, tzinfo=CHINA_TZ)),
     ("请明天12:00前凭10-2-7507取件", datetime(2026, 12, 8, 12, 0, tzinfo=CHINA_TZ)),
+    ("凭取件码 8-2-3006 取件，18:00 前领取", datetime(2026, 12, 7, 18, 0, tzinfo=CHINA_TZ)),
     # a clock time already past when the message came: the next day's
     ("请08:00前凭10-2-7507取件", datetime(2026, 12, 8, 8, 0, tzinfo=CHINA_TZ)),
     ("取件码10-2-7507，请于12月10日前取件", datetime(2026, 12, 10, 23, 59, tzinfo=CHINA_TZ)),
@@ -122,6 +123,8 @@ def test_overdue_is_flagged() -> None:
     "取件码2026-12-07",  # a date behind an anchor
     "【美团外卖】骑手已取货，凭1234到店取餐",  # food, not a parcel
     "【某银行】验证码123456，请凭123456到柜台领取",
+    "【某银行】您的登录密码 AB1234 已修改",  # 密码 is an anchor only as 凭密码 / 取件密码
+    "取件码H17",  # a compartment: letter codes need 4+ digits
 ])
 def test_never_codes(text: str) -> None:
     assert parse(text, RECEIVED).codes == []

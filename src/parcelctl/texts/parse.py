@@ -99,7 +99,7 @@ _PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{9,11}|400\d{7}|800\d{7}|95\d{3,6})$")
 
 _BEFORE = r"(?:前|之前|以前)"
 _DAY_WORD = r"(?P<day_word>今天|今日|当天|当日|明天|明日)?"
-_CLOCK_DEADLINE = re.compile(rf"{_DAY_WORD}(?P<h>\d{{1,2}})[:：](?P<m>\d{{2}}){_BEFORE}")
+_CLOCK_DEADLINE = re.compile(rf"{_DAY_WORD}(?P<h>\d{{1,2}})[:：](?P<m>\d{{2}})\s?{_BEFORE}")
 _DATE_DEADLINE = re.compile(
     rf"(?:(?P<y>20\d{{2}})[年/.-](?P<mon>\d{{1,2}})[月/.-]|(?P<mon2>\d{{1,2}})月)"
     rf"(?P<d>\d{{1,2}})[日号]?"
