@@ -25,6 +25,15 @@ def main(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would happen; change "
                                  "nothing, notify nobody."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    serve: bool = typer.Option(False, "--serve", help="Instead of reading FILE, receive "
+                               "messages over HTTP (POST /import with a bearer token): an "
+                               "endpoint for SMS-forwarding apps. Each POST is one import."),
+    host: str = typer.Option("127.0.0.1", "--host", help="With --serve: address to listen "
+                             "on (a phone on your network needs e.g. 0.0.0.0)."),
+    port: int = typer.Option(8977, "--port", min=0, max=65535, help="With --serve: port "
+                             "(0 = any free port)."),
+    new_token: bool = typer.Option(False, "--new-token", help="With --serve: replace the "
+                                   "bearer token (the old one stops working)."),
 ) -> None:
     """Add waybills and pickup codes from texts; a code attaches to the parcel whose number
     ends with the text's tail, else it is kept as a pickup item until collected."""
@@ -39,6 +48,9 @@ def main(
         from ..errors import UsageError
 
         raise UsageError("--field needs a name, e.g. --field content")
+    if serve:
+        _serve(source, field, dry_run, json_out, host, port, new_token)
+        return
     messages = list(read_messages(_read(source), field=field))
     if not messages:
         if json_out:
@@ -60,6 +72,68 @@ def main(
         _print(report)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _serve(source: str, field: str | None, dry_run: bool, json_out: bool, host: str,
+           port: int, new_token: bool) -> None:
+    import contextlib
+    import json
+    import sys
+
+    from ..errors import UsageError
+    from ..http import register_secret
+    from ..notify import Notifier, Settings
+    from ..services import tracking_provider_name
+    from ..texts import serve as inbox
+    from ..texts.importer import Importer
+    from ..texts.inbox import Message
+    from .common import load_config, open_store
+    from .output import info, warn
+
+    if source != "-":
+        raise UsageError("--serve receives messages over HTTP: give no FILE with it")
+    config = load_config()
+    token = None if new_token else config.secrets.get(inbox.TOKEN_KEY)
+    created = token is None
+    if token is None:
+        token = inbox.new_token()
+        config.secrets.set(inbox.TOKEN_KEY, token)
+    register_secret(token)
+    with open_store(config) as store:
+        tracker = tracking_provider_name(config)
+
+        def handle(messages: list[Message]) -> Report:
+            notifier = None if dry_run else Notifier(Settings.from_config(config), store)
+            report = Importer(store, tracking_provider=tracker, notifier=notifier).run(
+                messages, dry_run=dry_run)
+            if notifier is not None and any(o.notified for o in report.outcomes):
+                notifier.deliver()
+            return report
+
+        try:
+            server = inbox.Inbox((host, port), token, handle, field)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror})",
+                             hint="choose another --port, or 0 for any free port") from None
+        with server:
+            shown = token if created else None
+            if json_out:
+                sys.stdout.write(json.dumps({"url": server.url, "token": shown}) + "\n")
+            else:
+                info(f"receiving texts on {server.url} (Ctrl-C to stop)")
+                if shown:
+                    # Shown once, so that it can be typed into the phone; it stays in the
+                    # secret store (--new-token replaces it).
+                    sys.stdout.write(f"header to send: Authorization: Bearer {shown}\n")
+                else:
+                    info("send the bearer token given when it was created "
+                         "(--new-token makes a new one)")
+            sys.stdout.flush()
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                warn("plain HTTP beyond this machine: use it on a network you trust, or "
+                     "behind a TLS proxy")
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever()
 
 
 def _read(source: str) -> str:
