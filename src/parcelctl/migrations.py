@@ -151,6 +151,8 @@ ALTER TABLE parcels ADD COLUMN expires_at TEXT;
 -- "尾号6017": a notice names the last digits of a waybill; this finds the candidates without
 -- reading every parcel (the importer asks substr(number, -4) = ? AND number LIKE '%' || tail).
 CREATE INDEX parcels_tail4 ON parcels (substr(number, -4));
+-- A notice repeating a pickup item's tail finds the item without a scan.
+CREATE INDEX parcels_pickup_tail ON parcels (pickup_tail) WHERE kind = 'pickup';
 -- Texts already imported, by a hash of their normalised text only (never the text): the
 -- same message imported twice changes nothing.
 CREATE TABLE text_messages (

@@ -288,3 +288,18 @@ def test_a_waybill_row_in_the_json_has_station_and_deadline(store: Store) -> Non
     assert data["station"] == "尚璟瑞府妈妈驿站"
     assert data["pickup_deadline"] == "2026-12-07T20:30:00+08:00"
     assert "pickup" not in data
+
+
+@pytest.mark.parametrize(("sql", "index"), [
+    # the pickup item a notice repeats: by its PU- number, by its tail
+    ("SELECT * FROM parcels WHERE number >= 'PU-1' AND number <= 'PU-1-z' AND +kind = 'pickup'"
+     " AND +active = 1", "parcels_number"),
+    ("SELECT * FROM parcels WHERE pickup_tail = '1234' AND kind = 'pickup' AND +active = 1",
+     "parcels_pickup_tail"),
+    # the sweep reads pickup items only, not every active parcel
+    ("SELECT * FROM parcels INDEXED BY parcels_pickup_tail WHERE kind = 'pickup'"
+     " AND +active = 1 AND pickup_tail IS NOT NULL", "parcels_pickup_tail"),
+])
+def test_pickup_item_lookups_use_an_index(store: Store, sql: str, index: str) -> None:
+    plan = " ".join(str(row[3]) for row in store.db.execute("EXPLAIN QUERY PLAN " + sql))
+    assert f"INDEX {index}" in plan

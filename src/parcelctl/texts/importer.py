@@ -289,8 +289,8 @@ class Importer:
         if found.codes:
             code = found.codes[0]
             for row in self.db.execute(
-                    "SELECT * FROM parcels WHERE number >= ? AND number <= ? AND kind = 'pickup'"
-                    " AND active = 1", (f"PU-{code}", f"PU-{code}-\uffff")):
+                    "SELECT * FROM parcels WHERE number >= ? AND number <= ?"
+                    " AND +kind = 'pickup' AND +active = 1", (f"PU-{code}", f"PU-{code}-\uffff")):
                 same_place = not found.station or not row["station"] or (
                     row["station"] == found.station)
                 if code in split_codes(row["pickup_code"]) and same_place:
@@ -298,7 +298,7 @@ class Importer:
         if found.tail:
             for row in self.db.execute(
                     "SELECT * FROM parcels WHERE pickup_tail = ? AND kind = 'pickup'"
-                    " AND active = 1 ORDER BY id DESC", (found.tail,)):
+                    " AND +active = 1 ORDER BY id DESC", (found.tail,)):
                 if (not found.carrier or row["carrier"] in ("", found.carrier)) and not (
                         found.codes and row["pickup_code"]):
                     return row  # type: ignore[no-any-return]
@@ -319,11 +319,15 @@ def sweep(store: Store, now: datetime) -> dict[str, int]:
     the item appeared). Call inside a transaction."""
     db = store.db
     stamp = iso(now)
-    expired = db.execute("UPDATE parcels SET archived = 1, updated_at = ? WHERE kind = 'pickup'"
-                         " AND active = 1 AND expires_at < ?", (stamp, stamp)).rowcount
+    # Pickup items only, through their partial index (``+active``: not the index of every
+    # active parcel, which a big store has 100,000 of).
+    expired = db.execute("UPDATE parcels INDEXED BY parcels_pickup_tail SET archived = 1,"
+                         " updated_at = ? WHERE kind = 'pickup' AND +active = 1"
+                         " AND expires_at < ?", (stamp, stamp)).rowcount
     moved = collected = 0
-    items = db.execute("SELECT * FROM parcels WHERE kind = 'pickup' AND active = 1"
-                       " AND pickup_tail IS NOT NULL").fetchall()
+    items = db.execute("SELECT * FROM parcels INDEXED BY parcels_pickup_tail"
+                       " WHERE kind = 'pickup' AND +active = 1 AND pickup_tail IS NOT NULL"
+                       ).fetchall()
     for item in items:
         tail, carrier = str(item["pickup_tail"]), str(item["carrier"]) or None
         # Delivered after the notice came: that was this parcel being collected.
