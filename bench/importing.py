@@ -47,7 +47,8 @@ def messages(db: Path, count: int, seed: int = 7) -> tuple[list[str], dict[str, 
         active = [str(r[0]) for r in conn.execute(
             "SELECT number FROM parcels WHERE active = 1 AND kind = 'waybill'"
             " AND carrier IN ('yuantong', '')")]
-        tails = {str(r[0])[-5:] for r in conn.execute("SELECT number FROM parcels")}
+        # Unmatched notices name 6-digit tails no parcel has (a big store has every 5-digit one).
+        tails = {str(r[0])[-6:] for r in conn.execute("SELECT number FROM parcels")}
     plan = {kind: int(count * share) for kind, share in MIX.items()}
     plan["attach"] += count - sum(plan.values())
     lines: list[str] = []
@@ -59,9 +60,9 @@ def messages(db: Path, count: int, seed: int = 7) -> tuple[list[str], dict[str, 
         if kind == "attach" and active:
             text = ATTACH.format(code=code, tail=rng.choice(active)[-5:])
         elif kind in ("attach", "pickup"):
-            tail = f"{rng.randrange(10_000, 99_999)}"
+            tail = f"{rng.randrange(100_000, 999_999)}"
             while tail in tails:
-                tail = f"{rng.randrange(10_000, 99_999)}"
+                tail = f"{rng.randrange(100_000, 999_999)}"
             if i % 3 == 0:
                 text = STATION.format(n=i, code=code)  # no tail at all
             else:

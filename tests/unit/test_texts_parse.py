@@ -128,3 +128,17 @@ def test_overdue_is_flagged() -> None:
 ])
 def test_never_codes(text: str) -> None:
     assert parse(text, RECEIVED).codes == []
+
+
+def test_a_long_noisy_message_is_quick() -> None:
+    """Bounded patterns: the longest message accepted (2,000 characters) of the shapes that
+    make regular expressions backtrack parses in milliseconds."""
+    import time
+
+    noisy = [("取件码" + "1-" * 600)[:2000], ("运单号" + "9" * 30 + "尾号") * 60,
+             ("凭" + "A1-" * 700)[:2000], ("【顺丰" * 400)[:2000], "*" * 1000 + "1" * 1000,
+             ("请20:3" + "0前" * 10) * 100]
+    start = time.perf_counter()
+    for text in noisy:
+        parse(text[:2000], RECEIVED)
+    assert time.perf_counter() - start < 1.0
