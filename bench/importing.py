@@ -8,6 +8,8 @@ pickup notices naming the tail of an active parcel (attached), notices whose tai
 active parcel (pickup items), shops' shipping texts with a new waybill number (added),
 repeats of earlier messages (duplicates) and texts with nothing to take (unrecognised).
 Tails are matched through the ``parcels_tail4`` index; the section checks the plan too.
+(A notice planned as unmatched may match a waybill that an earlier message of the same run
+added: the counts can differ from the plan by that.)
 """
 
 from __future__ import annotations

@@ -145,6 +145,10 @@ def _read(source: str) -> str:
     from ..texts.inbox import MAX_INPUT
 
     if source == "-":
+        if sys.stdin.isatty():
+            from .output import info
+
+            info("paste messages (a blank line between two), then Ctrl-D", style="dim")
         data = sys.stdin.buffer.read(MAX_INPUT + 1)
     else:
         path = Path(source)
