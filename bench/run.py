@@ -2,7 +2,7 @@
 
     python bench/run.py                      # the full set (seeds 100,000-parcel stores once)
     python bench/run.py --smoke --out F.json # tiny sizes, well under a minute (CI)
-    python bench/run.py --only list,sync     # some sections (list, sync, economy, growth)
+    python bench/run.py --only list,sync     # some sections (list, sync, economy, growth, import)
 
 Prints a table and writes JSON (default ``bench/results/<UTC time>.json``). Each timed figure
 is measured in the same run as its reference (the Typer+Rich import floor for commands, the
@@ -26,12 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import importing
 import listing
 import syncing
 from common import ROOT, machine, write_json
 from seed import Spec
 
-SECTIONS = ("list", "sync", "economy", "growth")
+SECTIONS = ("list", "sync", "economy", "growth", "import")
 
 FULL: dict[str, Any] = {
     "list": {"specs": [("mixed", Spec(100_000, 1_000_000, 1_000)),
@@ -46,6 +47,7 @@ FULL: dict[str, Any] = {
                 "days": 7.0, "step_minutes": 30},
     "growth": {"list_sizes": [1_000, 10_000, 100_000], "active": 1_000, "events_per": 10,
                "runs": 9, "sync_sizes": [100, 1_000, 10_000], "latency_ms": 10.0},
+    "import": {"parcels": 100_000, "active": 2_000, "messages": 10_000},
 }
 SMOKE: dict[str, Any] = {
     "list": {"specs": [("mixed", Spec(2_000, 20_000, 50)), ("all active", Spec(2_000, 20_000,
@@ -58,6 +60,7 @@ SMOKE: dict[str, Any] = {
                 "days": 0.5, "step_minutes": 120},
     "growth": {"list_sizes": [300, 1_200], "active": 100, "events_per": 5, "runs": 1,
                "sync_sizes": [10, 40], "latency_ms": 5.0},
+    "import": {"parcels": 2_000, "active": 200, "messages": 300},
 }
 
 TARGETS = {"startup_ratio": 1.5, "json_seconds": 3.0, "json_rss_mb": 200.0,
@@ -194,7 +197,12 @@ def run_growth(plan: dict[str, Any]) -> dict[str, Any]:
             "sync": syncing.sync_growth(plan["sync_sizes"], plan["latency_ms"])}
 
 
-RUNNERS = {"list": run_list, "sync": run_sync, "economy": run_economy, "growth": run_growth}
+def run_import(plan: dict[str, Any]) -> dict[str, Any]:
+    return importing.import_at_scale(plan["parcels"], plan["messages"], plan["active"])
+
+
+RUNNERS = {"list": run_list, "sync": run_sync, "economy": run_economy, "growth": run_growth,
+           "import": run_import}
 
 
 # -- judging and printing -------------------------------------------------------------------
@@ -296,6 +304,15 @@ def evaluate(results: dict[str, Any], *, smoke: bool) -> tuple[list[dict[str, An
                     f"{data['peak_rss_mb']:.0f} MB",
                     f"time/size vs smallest {data['time_per_size_vs_smallest']}",
                     data["time_per_size_vs_smallest"], "linear or better", None)
+    imported = results.get("import")
+    if imported:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(imported["counts"].items()))
+        row("5 import", f"import {imported['messages']:,} JSON-line messages, "
+            f"{imported['parcels']:,} parcels",
+            f"{imported['import_s']:.2f} s (CPU {imported['cpu_s']:.2f} s), "
+            f"{imported['peak_rss_mb']:.0f} MB", counts, None,
+            "tail match through an index", imported["tail_index_used"])
+        failed += [f"import: {name}" for name, ok in imported["checks"].items() if not ok]
     return rows, failed
 
 

@@ -163,4 +163,27 @@ CREATE INDEX parcels_status_changed
 DROP INDEX IF EXISTS parcels_status_order;
 CREATE INDEX parcels_changed ON parcels (coalesce(last_event_utc, updated_at) DESC, id DESC);
 """),
+    ("texts: pickup items, stations, message fingerprints, tail index", """
+-- `parcelctl import`: pickup notices from texts. A parcel waiting at a station gets its
+-- station and deadline (China-time ISO-8601 with offset); a notice that matched no parcel is
+-- a parcel row of kind 'pickup' (its number PU-<code>), with the waybill tail the text named
+-- and when it leaves the lists (deadline or message time + texts.pickup_days).
+ALTER TABLE parcels ADD COLUMN station TEXT;
+ALTER TABLE parcels ADD COLUMN pickup_deadline TEXT;
+ALTER TABLE parcels ADD COLUMN pickup_tail TEXT;
+ALTER TABLE parcels ADD COLUMN expires_at TEXT;
+-- "尾号6017": a notice names the last digits of a waybill; this finds the candidates without
+-- reading every parcel (the importer asks substr(number, -4) = ? AND number LIKE '%' || tail).
+CREATE INDEX parcels_tail4 ON parcels (substr(number, -4));
+-- A notice repeating a pickup item's tail finds the item without a scan.
+CREATE INDEX parcels_pickup_tail ON parcels (pickup_tail) WHERE kind = 'pickup';
+-- Texts already imported, by a hash of their normalised text only (never the text): the
+-- same message imported twice changes nothing.
+CREATE TABLE text_messages (
+    fingerprint TEXT PRIMARY KEY,
+    imported_at TEXT NOT NULL,
+    parcel_id INTEGER REFERENCES parcels(id) ON DELETE SET NULL,
+    outcome TEXT NOT NULL
+) WITHOUT ROWID
+"""),
 ]

@@ -293,6 +293,15 @@ class Notifier:
                         created.append((nid, str(row["number"]), kind))
         return _log_recorded(created)
 
+    def record_pickup(self, row: sqlite3.Row, codes: list[str], old_status: str) -> int | None:
+        """A pickup notice from a text (``parcelctl import``): once per new code, whatever
+        the status was before (a tracker may have said "ready" without the code)."""
+        if Status.READY_FOR_PICKUP.value not in self.settings.on:
+            return None
+        nid = self._insert(row, Status.READY_FOR_PICKUP.value, "pickup@" + ",".join(codes),
+                           old_status)
+        return _log_recorded([(nid, str(row["number"]), "pickup")])[0] if nid else None
+
     def _batch(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One transaction for a run's notifications, or the caller's own one. A shop's first
         import can bring a thousand overdue orders: a commit each cost 0.24 s against 0.15."""
@@ -332,7 +341,8 @@ class Notifier:
         # "kind" stays the parcel's own (waybill/order): "type" says what happened.
         data.update(type="status_change" if kind not in CONDITIONS else kind,
                     number=row["number"], old_status=old_status or None,
-                    new_status=row["status"], pickup_code=row["pickup_code"])
+                    new_status=row["status"], pickup_code=row["pickup_code"],
+                    station=row["station"], deadline=row["pickup_deadline"])
         title, body = self.describe(row, kind)
         data.update(message=title, text=body)
         return data
@@ -358,6 +368,11 @@ class Notifier:
             if kind == Status.READY_FOR_PICKUP and row["pickup_code"]:
                 lines.append(f"取件码 {row['pickup_code']}" if zh
                              else f"pickup code {row['pickup_code']}")
+            if kind == Status.READY_FOR_PICKUP and row["station"]:
+                lines.append(str(row["station"]))
+            if kind == Status.READY_FOR_PICKUP and row["pickup_deadline"]:
+                due = self._when(row["pickup_deadline"])
+                lines.append(f"请于 {due} 前取件" if zh else f"collect by {due}")
         if row["last_event_desc"] and kind != "overdue":
             lines.append(" ".join(str(row["last_event_desc"]).split())[:200])
         return title, "\n".join(lines)

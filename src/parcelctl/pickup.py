@@ -33,11 +33,14 @@ _CODE = r"(?:(?:[A-Z]\d{0,2}|\d{1,4})(?:-\d{1,5}){1,3}|\d{4,8})"
 _CODE_END = r"(?![0-9A-Za-z*\-]|[.:：]\d|号|米|元|小时|分钟|天|栋|排|楼|层)"
 _OPEN = r"[『【「\"“'‘(（]?"
 
-# 取件码 / 取件码为 / 取货码： / 提货码 … then optionally a locker number glued in front of the
-# code, as 拼多多 copies it (``取件码 1号柜902144``).
+# Right after an explicit keyword only: letters + digits (``取件码A88123``, a 中邮驿站 text;
+# ``凭密码 AB1234``, a 速递易 locker). Never 3 digits or fewer: ``H17`` is a compartment.
+_LETTER_CODE = r"[A-Z]{1,2}\d{4,6}"
+# 取件码 / 取件码为 / 取货码： / 提货码 / 提货号 / 凭密码 (lockers) … then optionally a locker
+# number glued in front of the code, as 拼多多 copies it (``取件码 1号柜902144``).
 _KEYWORD = re.compile(
-    rf"(?:取件|取货|提货)码(?:为|是)?[\s:：]*{_OPEN}\s*(?:\d{{1,3}}号柜\s*)?"
-    rf"(?P<code>{_CODE}){_CODE_END}"
+    rf"(?:(?:取件|取货|提货)[码号]|取件密码|开箱密码|凭密码)(?:为|是)?[\s:：]*{_OPEN}\s*"
+    rf"(?:\d{{1,3}}号柜\s*)?(?P<code>{_CODE}|{_LETTER_CODE}){_CODE_END}"
 )
 # 凭X到/至/取… , 请用X到… ; the verb after the code is required, otherwise ``凭`` + any
 # number (e.g. 凭身份证号) would count.

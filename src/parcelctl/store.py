@@ -355,6 +355,10 @@ class Store:
         self.db.execute(f"UPDATE parcels SET {columns} WHERE id = ?",  # noqa: S608 - fixed names
                         (*values.values(), pid))
 
+    def update(self, pid: int, values: dict[str, Any]) -> None:
+        """Set columns of one parcel (``parcelctl import`` and ``collected``)."""
+        self._update(pid, values)
+
     def get(self, pid: int) -> sqlite3.Row:
         row = self.db.execute("SELECT * FROM parcels WHERE id=?", (pid,)).fetchone()
         if row is None:
@@ -383,6 +387,14 @@ class Store:
         new_status = old_status
         if result.error is None and not (result.no_info and old_status != Status.UNKNOWN):
             new_status = result.status.value
+        newest = max(result.events, key=lambda e: e.time, default=None)
+        # A text said it waits at a station (`parcelctl import`) after the tracker's newest
+        # scan: a tracker that has not caught up yet does not take that back.
+        behind_text = bool(old_status == Status.READY_FOR_PICKUP and row["raw_status"] == "text"
+                           and row["last_event_utc"] and (newest is None or iso(newest.time)
+                                                          < str(row["last_event_utc"])))
+        if behind_text:
+            new_status = old_status
         changed = inserted > 0 or new_status != old_status
         if new_status != old_status:
             values["status"] = new_status
@@ -397,11 +409,11 @@ class Store:
                 and self.db.execute("SELECT 1 FROM parcels WHERE carrier=? AND number=?",
                                     (detected, row["number"])).fetchone() is None):
             values["carrier"] = detected  # the provider detected it: remember
-        if result.pickup_code and result.pickup_code != row["pickup_code"]:
+        if (result.pickup_code and result.pickup_code != row["pickup_code"]
+                and not behind_text):
             values["pickup_code"] = result.pickup_code
             changed = True
-        newest = max(result.events, key=lambda e: e.time, default=None)
-        if inserted and newest is not None:
+        if inserted and newest is not None and not behind_text:
             values.update(_last_event_columns(newest))
         if changed:
             values["updated_at"] = now_iso()

@@ -19,7 +19,7 @@ _SOURCES_SQL = ("SELECT parcel_id, provider, account, order_id FROM sources"
 ATTENTION_SQL = """(
     (kind = 'order' AND status = 'awaiting_shipment' AND promised_ship_at IS NOT NULL
         AND promised_ship_at < :now)
-    OR (kind = 'waybill' AND status IN ('exception', 'ready_for_pickup'))
+    OR (kind IN ('waybill', 'pickup') AND status IN ('exception', 'ready_for_pickup'))
     OR (kind = 'waybill' AND status NOT IN ('delivered', 'returned', 'cancelled')
         AND last_event_utc IS NOT NULL AND last_event_utc < :stale)
     OR (last_error IS NOT NULL)
@@ -38,6 +38,9 @@ def _filters(*, status: str | list[str] | None, attention: bool, active_only: bo
     statuses = [status] if isinstance(status, str) else list(status or [])
     if active_only:
         where.append("archived = 0" if statuses else "active = 1")
+        # A pickup item from a text leaves the lists when it expires (see texts.importer),
+        # even before the next import archives it.
+        where.append("(kind != 'pickup' OR expires_at IS NULL OR expires_at > :now)")
     if len(statuses) == 1:
         where.append("status = :status")
         args["status"] = statuses[0]
@@ -106,7 +109,7 @@ class Search:
 
 
 #: The text columns ``list QUERY`` searches (besides the number).
-SEARCHED = ("number", "title", "label", "shop", "pickup_code", "last_event_desc")
+SEARCHED = ("number", "title", "label", "shop", "pickup_code", "station", "last_event_desc")
 
 #: The order of every list: the newest change first, the time the table's age column shows
 #: (store.CHANGED_AT; indexed by the migration "list sorted by last change").
@@ -117,7 +120,7 @@ ORDER_BY = " ORDER BY coalesce(last_event_utc, updated_at) DESC, id DESC"
 #: holds every row at once, and all 28 columns took twice the memory.
 TABLE_COLUMNS = ("id, number, carrier, kind, status, pickup_code, label, title, shop,"
                  " last_event_desc, last_error, last_event_utc, updated_at, archived,"
-                 " tracking_provider")
+                 " tracking_provider, station, pickup_deadline")
 
 
 def list_parcels(db: sqlite3.Connection, *, status: str | list[str] | None = None,
@@ -176,7 +179,8 @@ def status_label(status: str, lang: str = "zh") -> str:
 JSON_COLUMNS = ("number", "kind", "carrier", "status", "title", "label", "updated_at",
                 "pickup_code", "archived", "tracking_provider", "next_check_at", "last_error",
                 "last_event_time", "last_event_desc", "last_event_loc", "shop", "quantity",
-                "price_cents", "order_time", "promised_ship_at")
+                "price_cents", "order_time", "promised_ship_at", "station", "pickup_deadline",
+                "pickup_tail", "expires_at")
 
 
 def parcel_json(row: sqlite3.Row | Mapping[str, Any], sources: list[dict[str, str]],
@@ -201,7 +205,12 @@ def parcel_json(row: sqlite3.Row | Mapping[str, Any], sources: list[dict[str, st
         "tracking_provider": row["tracking_provider"] or None,
         "next_check_at": row["next_check_at"],
         "last_error": row["last_error"],
+        "station": row["station"],
+        "pickup_deadline": row["pickup_deadline"],
     }
+    if row["kind"] == "pickup":
+        data["pickup"] = {"reference": row["number"], "tail": row["pickup_tail"],
+                          "expires_at": row["expires_at"]}
     if row["kind"] == "order" or row["shop"]:
         data["order"] = {
             "id": sources[0]["order_id"] if sources else None,
@@ -289,7 +298,8 @@ def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
     def to_json(row: tuple[Any, ...]) -> str:
         (number, kind, carrier, status, title, label, updated_at, pickup_code, archived,
          tracking_provider, next_check_at, last_error, event_time, event_desc, event_loc,
-         shop, quantity, price_cents, order_time, promised_ship_at, src) = row
+         shop, quantity, price_cents, order_time, promised_ship_at, station, pickup_deadline,
+         pickup_tail, expires_at, src) = row
         sources = decode(src or "[]")[0]
         if type(sources) is list and all(type(s) is dict and tuple(s) == SOURCE_KEYS
                                          for s in sources):
@@ -311,7 +321,11 @@ def row_json_writer(lang: str = "zh") -> Callable[[tuple[Any, ...]], str]:
             f' "updated_at": {value(updated_at)}, "pickup_code": {value(pickup_code)},'
             f' "archived": {"true" if archived else "false"},'
             f' "tracking_provider": {value(tracking_provider or None)},'
-            f' "next_check_at": {value(next_check_at)}, "last_error": {value(last_error)}')
+            f' "next_check_at": {value(next_check_at)}, "last_error": {value(last_error)},'
+            f' "station": {value(station)}, "pickup_deadline": {value(pickup_deadline)}')
+        if kind == "pickup":
+            head += (f', "pickup": {{"reference": {value(number)}, "tail": {value(pickup_tail)},'
+                     f' "expires_at": {value(expires_at)}}}')
         if kind != "order" and not shop:
             return head + "}"
         order_id = value(sources[0]["order_id"]) if sources else "null"

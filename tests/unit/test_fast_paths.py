@@ -129,10 +129,11 @@ _MAYBE = st.one_of(st.none(), _TEXT)
 _SCALAR = st.one_of(st.none(), _TEXT, st.integers(), st.floats(), st.booleans())
 _SOURCE = st.fixed_dictionaries({"provider": _SCALAR, "account": _SCALAR, "order_id": _SCALAR})
 _ROW = st.tuples(
-    _TEXT, st.sampled_from(["waybill", "order", "other"]), _MAYBE,
+    _TEXT, st.sampled_from(["waybill", "order", "pickup", "other"]), _MAYBE,
     st.one_of(st.sampled_from(["delivered", "in_transit", "awaiting_shipment"]), _TEXT),
     _MAYBE, _MAYBE, _MAYBE, _MAYBE, st.sampled_from([0, 1]), _MAYBE, _MAYBE, _MAYBE,
     _MAYBE, _MAYBE, _MAYBE, st.one_of(st.just(""), _MAYBE), _SCALAR, _SCALAR, _MAYBE, _MAYBE,
+    _MAYBE, _MAYBE, _MAYBE, _MAYBE,
     st.one_of(st.none(), st.lists(_SOURCE, max_size=3).map(
         lambda items: json.dumps(items, ensure_ascii=False, separators=(",", ":")))))
 

@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "providers": ("providers_cmd", "main"),
     "sandbox": ("sandbox_cmd", "app"),
     "demo": ("demo", "main"),
+    "import": ("import_cmd", "main"),
+    "collected": ("collected", "main"),
 }
 
 

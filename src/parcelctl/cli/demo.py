@@ -12,6 +12,17 @@ DEMO_PARCELS = [
     ["add", "LP00123456789012", "--provider", "cainiao", "--label", "AliExpress via Cainiao"],
 ]
 
+#: Texts as a phone receives them (``parcelctl import``): a locker code for the Deppon parcel
+#: tracked above (its number ends with 7425), a station SMS that matches no tracked parcel
+#: (pppscn/SmsForwarder#469, masked by the reporter), and a shop's copied shipping details.
+DEMO_TEXTS = """\
+【德邦快递】您的快件已到枫林小区东门丰巢柜，取件码80475521，运单尾号7425，请于24小时内取件。
+
+【菜鸟驿站】您的中通快递包裹已到武汉市尚璟瑞府11栋101门店，请20:30前凭10-2-7507取件，详询176****1639
+
+【圆通速递】您的订单已发货，运单号：YT9693083639795，复制单号到圆通APP查询物流。
+"""
+
 
 def main(
     keep: bool = typer.Option(False, "--keep", help="Keep the throwaway home and print it."),
@@ -45,6 +56,13 @@ def main(
             _step(["show", "YT6247854916511"])
             out.rule("6. what needs attention")
             _step(["list", "--attention"])
+            out.rule("7. import the texts you already get (SMS, app notifications, order pages)")
+            texts = os.path.join(home, "sms.txt")
+            with open(texts, "w", encoding="utf-8") as handle:
+                handle.write(DEMO_TEXTS)
+            _step(["import", texts])
+            _step(["list"])
+            _step(["list", "--attention"])
     finally:
         for key, value in saved.items():
             if value is None:
@@ -65,6 +83,7 @@ def main(
         "…app_secret …; …sign_secret …",
         "parcelctl link kuaishou",
         "parcelctl add SF1234567890123 --phone 1234",
+        "parcelctl import sms.jsonl --field content   # texts forwarded from your phone",
         "parcelctl cron install --every 30m",
     ):
         info(f"  {line}")

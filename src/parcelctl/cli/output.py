@@ -244,6 +244,8 @@ _TIMELINE_WORDS = {
     "none": ("暂无物流信息", "no events yet"),
     "zone": ("时间为本地时间", "local times"),
     "archived": ("已归档", "archived"),
+    "station": ("驿站", "station"),
+    "deadline": ("取件截止", "collect by"),
 }
 
 
@@ -257,8 +259,9 @@ def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_na
         return _TIMELINE_WORDS[key][0 if lang == "zh" else 1]
 
     header = Text()
-    header.append(f"{parcel['tracking_number'] or (parcel.get('order') or {}).get('reference')}",
-                  style="bold")
+    reference = (parcel["tracking_number"] or (parcel.get("order") or {}).get("reference")
+                 or (parcel.get("pickup") or {}).get("reference"))
+    header.append(f"{reference}", style="bold")
     if carrier_name:
         header.append(f"  {carrier_name}")
     header.append("  ")
@@ -272,6 +275,10 @@ def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_na
         details.append(f"{word('label')}: {parcel['label']}")
     if parcel.get("pickup_code"):
         details.append(f"{word('pickup')}: {parcel['pickup_code']}")
+    if parcel.get("station"):
+        details.append(f"{word('station')}: {parcel['station']}")
+    if parcel.get("pickup_deadline"):
+        details.append(f"{word('deadline')}: {local_time(parcel['pickup_deadline'])}")
     order = parcel.get("order")
     if order and order.get("shop"):
         details.append(f"{word('shop')}: {order['shop']}")

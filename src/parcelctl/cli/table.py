@@ -164,9 +164,32 @@ def status_text(row: Any, lang: str) -> str:
     label = status_label(str(row["status"]), lang)
     if row["pickup_code"] and row["status"] == "ready_for_pickup":
         label = f"{label} {row['pickup_code']}"
+    if row["status"] == "ready_for_pickup":
+        label += deadline_note(get(row, "pickup_deadline"), lang)
     if get(row, "archived"):
         label += f"·{_ARCHIVED[0]}" if lang == "zh" else f", {_ARCHIVED[1]}"
     return label
+
+
+#: A pickup deadline this close (or past) is shown next to the code.
+DEADLINE_SOON_HOURS = 48
+
+
+def deadline_note(deadline: Any, lang: str, now: datetime | None = None) -> str:
+    """`` 截止 12-07 20:30`` when a pickup deadline is close, `` 已超时`` once it is past."""
+    if not deadline:
+        return ""
+    try:
+        when = datetime.fromisoformat(str(deadline))
+    except ValueError:
+        return ""
+    left = (when - (now or datetime.now(UTC))).total_seconds()
+    if left < 0:
+        return " 已超时" if lang == "zh" else " overdue"
+    if left > DEADLINE_SOON_HOURS * 3600:
+        return ""
+    shown = when.astimezone().strftime("%m-%d %H:%M")
+    return f" 截止 {shown}" if lang == "zh" else f" by {shown}"
 
 
 class Pieces(list[tuple[str, str]]):
@@ -198,6 +221,8 @@ class Cells:
             self.carrier, self.carrier_short = _carrier_names(code, lang)
         elif row["kind"] == "order":
             self.carrier = self.carrier_short = _ORDER_CARRIER[0 if lang == "zh" else 1]
+        elif row["kind"] == "pickup":  # a pickup notice from a text, no parcel behind it
+            self.carrier = self.carrier_short = "取件" if lang == "zh" else "pickup"
         else:
             self.carrier = self.carrier_short = "?"
         self.number = _clean(str(row["number"]))
@@ -205,14 +230,18 @@ class Cells:
         self.label = _clean(str(row["label"] or ""))
         self.status_key = str(row["status"])
         # Statuses repeat from row to row: each distinct one is worded once.
-        key = (self.status_key, row["pickup_code"], get(row, "archived"))
+        key = (self.status_key, row["pickup_code"], get(row, "archived"),
+               get(row, "pickup_deadline"))
         status = statuses.get(key)
         if status is None:
             status = statuses[key] = _clean(status_text(row, lang))
         self.status = status
         self.error = bool(row["last_error"])
-        self.event = _clean(f"⚠ {error_text(row)}" if self.error
-                            else str(row["last_event_desc"] or ""))
+        event = str(row["last_event_desc"] or "")
+        station = get(row, "station")
+        if self.status_key == "ready_for_pickup" and station:
+            event = f"@ {station}"  # where to go says more than the text that said it
+        self.event = _clean(f"⚠ {error_text(row)}" if self.error else event)
         self.age = compact_age(row["last_event_utc"] or row["updated_at"], now)
         self.archived = bool(get(row, "archived"))
 
