@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cron": ("cron", "app"),
     "config": ("config_cmd", "app"),
     "providers": ("providers_cmd", "main"),
+    "carriers": ("carriers_cmd", "main"),
     "sandbox": ("sandbox_cmd", "app"),
     "demo": ("demo", "main"),
 }

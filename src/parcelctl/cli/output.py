@@ -386,6 +386,16 @@ def timeline(parcel: dict[str, Any], events: list[dict[str, Any]], *, carrier_na
     out.print(table)
 
 
+def carriers_table(rows: list[tuple[str, str, str]]) -> Table:
+    """``parcelctl carriers``: code, Chinese name, English name."""
+    table = Table(header_style="bold", box=None, padding=(0, 2, 0, 0))
+    for column in ("Code", "中文", "English"):
+        table.add_column(column, no_wrap=True)
+    for code, zh, en in rows:
+        table.add_row(Text(code), Text(zh), Text(en))
+    return table
+
+
 def providers_table(rows: list[dict[str, Any]]) -> Table:
     """``parcelctl providers``."""
     table = Table(header_style="bold")
