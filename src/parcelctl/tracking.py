@@ -318,6 +318,7 @@ def errors_of(store: Store, ids: list[int], *, limit: int) -> list[tuple[str, st
         " ORDER BY id LIMIT ?", (json.dumps(ids), limit))]
 
 
-__all__ = ["Entry", "NewParcel", "added_counts", "added_rows", "carriers", "errors_of", "check_carrier_code", "check_length", "check_phone",
-           "check_phone_needed", "parse_lines", "parse_stdin_lines", "prepare",
-           "resolve_carrier", "store_new", "tracking_provider_name"]
+__all__ = ["Entry", "NewParcel", "added_counts", "added_rows", "carriers", "check_carrier_code",
+           "check_length", "check_phone", "check_phone_needed", "errors_of", "parse_lines",
+           "parse_stdin_lines", "prepare", "resolve_carrier", "store_new",
+           "tracking_provider_name"]
