@@ -167,7 +167,11 @@ def main(argv: list[str] | None = None) -> None:
             code = result
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
+    except typer.Abort:  # Ctrl-C (or end of input) at a prompt
+        from .common import end_interrupted_line
+
+        end_interrupted_line()
+        error("interrupted")
         code = ExitCode.INTERRUPTED
     except CLICK_ERROR as exc:
         show = getattr(exc, "show", None)  # usage errors print themselves, with the usage line
@@ -177,6 +181,9 @@ def main(argv: list[str] | None = None) -> None:
             error(str(exc))
         code = exc.exit_code
     except KeyboardInterrupt:
+        from .common import end_interrupted_line
+
+        end_interrupted_line()
         error("interrupted")
         code = ExitCode.INTERRUPTED
     except ParcelctlError as exc:
