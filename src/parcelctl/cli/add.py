@@ -63,16 +63,16 @@ def main(
     if not no_track:
         _check_configured(config, provider_name)
     parcels, repeated = prepare(config, provider_name, entries, phone)
-    if provider is None and provider_name == "cainiao" \
-            and not config.get("providers.tracking.default"):
-        from .output import warn
-
-        warn("no tracking provider is configured, so these parcels go to Cainiao's public, "
-             "unofficial endpoint (made for cross-border parcels; it may change or throttle) "
-             "— for domestic parcels set up kuaidi100 or 17track: see the README's quick "
-             "start")
     with open_store(config) as store:
         added = store_new(store, parcels, provider_name=provider_name, label=label, phone=phone)
+        if provider is None and provider_name == "cainiao" \
+                and not config.get("providers.tracking.default"):
+            from .output import warn
+
+            warn("no tracking provider is configured, so these parcels go to Cainiao's "
+                 "public, unofficial endpoint (made for cross-border parcels; it may change "
+                 "or throttle) — for domestic parcels set up kuaidi100 or 17track: see the "
+                 "README's quick start")
         ids = [pid for pid, _ in added]
         known = [p.number for p, (_, created) in zip(parcels, added, strict=True) if not created]
         summary = None

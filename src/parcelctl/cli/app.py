@@ -62,7 +62,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         help="Track parcels from Kuaishou, Taobao, Douyin and any carrier — in the terminal "
         "and from cron.",
         no_args_is_help=True,
-        add_completion=False,
+        # --install-completion / --show-completion belong to the root: only a run that
+        # invokes no subcommand builds them (completion's imports stay out of `list`).
+        add_completion=only is None,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -151,6 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     from .output import error
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("_PARCELCTL_COMPLETE"):  # the shell asks for completions
+        from .completion import complete
+
+        complete()
     # A sync of a big shop or `list --all --json` allocates hundreds of thousands of
     # objects that live until the command ends, and almost none of them form cycles:
     # collecting the youngest generation every 700 allocations (the default) spent ~0.1 s
