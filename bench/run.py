@@ -2,13 +2,14 @@
 
     python bench/run.py                      # the full set (seeds 100,000-parcel stores once)
     python bench/run.py --smoke --out F.json # tiny sizes, well under a minute (CI)
-    python bench/run.py --only list,sync     # some sections (list, sync, economy, growth, import)
+    python bench/run.py --only list,sync     # sections: list, sync, economy, growth, import, add
+    python bench/run.py --only add --baseline REV  # bulk add; list before/after completion
 
 Prints a table and writes JSON (default ``bench/results/<UTC time>.json``). Each timed figure
 is measured in the same run as its reference (the Typer+Rich import floor for commands, the
 bound computed from latency and rate limits for syncs) and reported as a ratio. The smoke run
 checks that everything works (exit 1 if a functional check fails); it never judges timings,
-so CI noise cannot fail it. The latest figures are in README.md, "Performance".
+so CI noise cannot fail it. The latest figures are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import adding
 import importing
 import listing
 import syncing
 from common import ROOT, machine, write_json
 from seed import Spec
 
-SECTIONS = ("list", "sync", "economy", "growth", "import")
+SECTIONS = ("list", "sync", "economy", "growth", "import", "add")
 
 FULL: dict[str, Any] = {
     "list": {"specs": [("mixed", Spec(100_000, 1_000_000, 1_000)),
@@ -48,6 +50,7 @@ FULL: dict[str, Any] = {
     "growth": {"list_sizes": [1_000, 10_000, 100_000], "active": 1_000, "events_per": 10,
                "runs": 9, "sync_sizes": [100, 1_000, 10_000], "latency_ms": 10.0},
     "import": {"parcels": 100_000, "active": 2_000, "messages": 10_000},
+    "add": {"numbers": 100_000, "runs": 3, "startup_runs": 15},
 }
 SMOKE: dict[str, Any] = {
     "list": {"specs": [("mixed", Spec(2_000, 20_000, 50)), ("all active", Spec(2_000, 20_000,
@@ -61,10 +64,11 @@ SMOKE: dict[str, Any] = {
     "growth": {"list_sizes": [300, 1_200], "active": 100, "events_per": 5, "runs": 1,
                "sync_sizes": [10, 40], "latency_ms": 5.0},
     "import": {"parcels": 2_000, "active": 200, "messages": 300},
+    "add": {"numbers": 2_000, "runs": 1, "startup_runs": 2},
 }
 
 TARGETS = {"startup_ratio": 1.5, "json_seconds": 3.0, "json_rss_mb": 200.0,
-           "sync_ratio": 1.2, "sync_rss_mb": 150.0}
+           "sync_ratio": 1.2, "sync_rss_mb": 150.0, "bulk_add_seconds": 5.0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,12 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON results file")
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--baseline", help="git revision whose `list` is timed beside this "
+                        "tree's (section add: start-up before/after completion)")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     plan = SMOKE if args.smoke else FULL
+    plan["add"] = plan["add"] | {"baseline": args.baseline}
     os.environ.setdefault("NO_COLOR", "1")
     _compile_parcelctl()
     started = time.perf_counter()
@@ -201,8 +208,13 @@ def run_import(plan: dict[str, Any]) -> dict[str, Any]:
     return importing.import_at_scale(plan["parcels"], plan["messages"], plan["active"])
 
 
+def run_add(plan: dict[str, Any]) -> dict[str, Any]:
+    return {"bulk": adding.bulk_add(plan["numbers"], plan["runs"]),
+            "startup": adding.completion_startup(plan["startup_runs"], plan.get("baseline"))}
+
+
 RUNNERS = {"list": run_list, "sync": run_sync, "economy": run_economy, "growth": run_growth,
-           "import": run_import}
+           "import": run_import, "add": run_add}
 
 
 # -- judging and printing -------------------------------------------------------------------
@@ -313,6 +325,30 @@ def evaluate(results: dict[str, Any], *, smoke: bool) -> tuple[list[dict[str, An
             f"{imported['peak_rss_mb']:.0f} MB", counts, None,
             "tail match through an index", imported["tail_index_used"])
         failed += [f"import: {name}" for name, ok in imported["checks"].items() if not ok]
+    added = results.get("add")
+    if added:
+        bulk = added["bulk"]
+        data = bulk["add"]
+        row("6 add", f"add - --no-track, {bulk['numbers']:,} numbers",
+            f"{data['best_s']:.2f} s (median {data['median_s']:.2f}; CPU "
+            f"{min(data['cpu_s']):.2f} s), {data['peak_rss_mb']:.0f} MB, "
+            f"{bulk['output_lines']} lines out",
+            f"{bulk['stored']:,} stored", None, f"< {TARGETS['bulk_add_seconds']:g} s",
+            data["best_s"] < TARGETS["bulk_add_seconds"])
+        failed += [f"add: {name}" for name, ok in bulk["checks"].items() if not ok]
+        startup = added["startup"]
+        ref = startup["reference"]
+        for name in ("list", "list (baseline)", "complete show YT"):
+            if name not in startup:
+                continue
+            data = startup[name]
+            label = (f"{name} {startup['baseline']}, before completion"
+                     if name == "list (baseline)" else name)
+            row("6 add", label + " (1,000 parcels)",
+                f"{data['best_s']:.3f} s (median {data['median_s']:.3f})",
+                f"import floor {ref['best_s']:.3f} s (median {ref['median_s']:.3f})",
+                data["ratio_best"], f"≤ {TARGETS['startup_ratio']}×" if name == "list" else "-",
+                data["ratio_best"] <= TARGETS["startup_ratio"] if name == "list" else None)
     return rows, failed
 
 

@@ -371,7 +371,7 @@ class HttpClient:
                 else:
                     return response
             if not retry_ok or attempt >= self.retry.attempts:
-                raise _as_provider_error(error, self.provider, self._timeout) from None
+                raise _as_provider_error(error, self.provider, self._timeout, url) from None
             delay = self._backoff(attempt)
             log.debug("%s: %s, retry %d in %.2fs", self.provider, type(error).__name__,
                       attempt, delay)
@@ -394,9 +394,21 @@ class HttpClient:
         return base * (0.5 + random.random() / 2)
 
 
-def _as_provider_error(error: Exception, provider: str, timeout: float) -> Exception:
+def _as_provider_error(error: Exception, provider: str, timeout: float,
+                       url: str = "") -> Exception:
     if isinstance(error, TransientError):
         return error
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) and url:
+        # Name the address: a base_url pointing at a sandbox that is not running (or a
+        # typo in it) is the usual cause. Only scheme, host and port: a query may carry
+        # a key.
+        parts = httpx.URL(url)
+        where = f"{parts.scheme}://{parts.host}" + (f":{parts.port}" if parts.port else "")
+        hint = ("is the sandbox running? start it with: parcelctl sandbox serve"
+                if parts.host in ("127.0.0.1", "localhost") else
+                "check your network and the provider's base_url, then try again")
+        return TransientError(f"cannot reach {where} ({type(error).__name__})",
+                              provider=provider, hint=hint)
     if isinstance(error, httpx.TimeoutException | TimeoutError):
         return TransientError(f"the service did not answer within {timeout:g}s "
                               "(http.timeout)", provider=provider,

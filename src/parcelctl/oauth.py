@@ -27,6 +27,13 @@ class CallbackTimeout(ParcelctlError):
     """The browser never came back to the listener."""
 
 
+class BadPaste(UsageError):
+    """What was pasted is not a redirect address: ``--paste`` asks again."""
+
+#: Tries ``--paste`` gives a paste that is not the redirect address.
+PASTE_TRIES = 3
+
+
 def new_state() -> str:
     """An unguessable value for the ``state`` parameter (CSRF protection)."""
     return secrets.token_urlsafe(24)
@@ -53,15 +60,15 @@ def parse_redirect(url: str, expected_state: str) -> str:
             f"the platform answered error={error}" + (f" ({detail[:100]})" if detail else ""),
             hint=_RESTART)
     if "state" not in params and "://" not in text:
-        raise UsageError("that is not the address the browser was sent to",
-                         hint="paste the whole address from the browser's address bar, "
-                              "starting with http")
+        raise BadPaste("that is not the address the browser was sent to",
+                       hint="paste the whole address from the browser's address bar, "
+                            "starting with http")
     if not secrets.compare_digest(params.get("state", ""), expected_state):
         raise UsageError("refused: state does not match", hint=_RESTART)
     code = params.get("code", "")
     if not code:
-        raise UsageError("the redirect address has no authorization code",
-                         hint="paste the full address the browser was sent to")
+        raise BadPaste("the redirect address has no authorization code",
+                       hint="paste the full address the browser was sent to")
     return code
 
 
@@ -244,10 +251,24 @@ def obtain_code(authorize_url: str, redirect_uri: str, state: str, *, open_brows
         show(authorize_url)
         show("Then paste here the full address the browser was sent to "
              f"(it starts with {redirect_uri}):")
-        return parse_redirect(read_line(), state)
+        attempt = 0
+        while True:
+            attempt += 1
+            line = read_line()
+            try:
+                return parse_redirect(line, state)
+            except BadPaste as exc:
+                if not line or attempt >= PASTE_TRIES:  # end of input, or enough tries
+                    raise
+                show(f"{exc.render()}. Paste it again (Ctrl-C to stop):")
     with CallbackListener(redirect_uri, state) as listener:
-        show("Approve access in your browser. If it does not open, visit:")
+        if open_browser:
+            show("Approve access in your browser. If it does not open, visit:")
+        else:
+            show("Open this address in a browser and approve access:")
         show(authorize_url)
+        if not open_browser:
+            show(f"parcelctl is waiting for the browser to come back to {redirect_uri} …")
         if open_browser and not _open(authorize_url):
             show("Could not start a browser; open the address above yourself.")
         url = listener.wait(timeout)

@@ -56,7 +56,7 @@ FINAL_STATUSES = frozenset({Status.DELIVERED, Status.RETURNED, Status.CANCELLED}
 
 def normalize_number(raw: str) -> str:
     """Upper-case and drop spaces and dashes (tracking-numbers.md §2)."""
-    return "".join(ch for ch in raw.strip().upper() if ch not in " -\t")
+    return raw.strip().upper().replace(" ", "").replace("-", "").replace("\t", "")
 
 
 def utcnow() -> datetime:

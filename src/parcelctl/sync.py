@@ -113,6 +113,8 @@ class Syncer:
                  clock: Callable[[], datetime] = utcnow, progress: Progress | None = None,
                  on_changes: Callable[[list[Change]], None] | None = None) -> None:
         self.on_changes = on_changes  # called inside each unit's transaction
+        #: Every unit as it starts: after a Ctrl-C, what was saved is told from these.
+        self.started: list[UnitResult] = []
         self.config = config
         self.store = store
         self.policy = policy or Policy.from_config(config.get("polling"))
@@ -171,6 +173,7 @@ class Syncer:
     async def _sync_account(self, provider_name: str, account: str, since: str | None,
                             summary: SyncSummary) -> UnitResult:
         unit = UnitResult(f"{provider_name}:{account}", "account")
+        self.started.append(unit)
         started = self.clock()
         http = None
         tracker = ""
@@ -235,6 +238,7 @@ class Syncer:
     # -- tracking ---------------------------------------------------------------------------
     async def _track(self, name: str, rows: list[Any], summary: SyncSummary) -> UnitResult:
         unit = UnitResult(name, "tracking", items=len(rows))
+        self.started.append(unit)
         http = None
         try:
             provider, http = make_provider(self.config, name)

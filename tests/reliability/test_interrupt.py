@@ -48,6 +48,9 @@ def test_ctrl_c_keeps_every_answer_that_came(fleet: list[RunningSandbox],
     # The 60 answers that arrived are saved (the 60th as the signal came), each parcel
     # whole; requests still in flight are dropped.
     assert 60 <= len(saved) <= len(asked) < len(ALL)
+    # ... and the user is told how many (issue 17, item 16).
+    assert f"interrupted: {len(saved)} of {len(ALL)} answers saved" in result.stderr, \
+        result.stderr
     assert saved & set(NUMBERS) <= whole
 
     world.control(running, "reset")

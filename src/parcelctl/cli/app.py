@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cron": ("cron", "app"),
     "config": ("config_cmd", "app"),
     "providers": ("providers_cmd", "main"),
+    "carriers": ("carriers_cmd", "main"),
     "sandbox": ("sandbox_cmd", "app"),
     "demo": ("demo", "main"),
     "import": ("import_cmd", "main"),
@@ -64,7 +65,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         help="Track parcels from Kuaishou, Taobao, Douyin and any carrier — in the terminal "
         "and from cron.",
         no_args_is_help=True,
-        add_completion=False,
+        # --install-completion / --show-completion belong to the root: only a run that
+        # invokes no subcommand builds them (completion's imports stay out of `list`).
+        add_completion=only is None,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -153,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     from .output import error
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("_PARCELCTL_COMPLETE"):  # the shell asks for completions
+        from .completion import complete
+
+        complete()
     # A sync of a big shop or `list --all --json` allocates hundreds of thousands of
     # objects that live until the command ends, and almost none of them form cycles:
     # collecting the youngest generation every 700 allocations (the default) spent ~0.1 s
@@ -169,7 +176,11 @@ def main(argv: list[str] | None = None) -> None:
             code = result
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
+    except typer.Abort:  # Ctrl-C (or end of input) at a prompt
+        from .common import end_interrupted_line
+
+        end_interrupted_line()
+        error("interrupted")
         code = ExitCode.INTERRUPTED
     except CLICK_ERROR as exc:
         show = getattr(exc, "show", None)  # usage errors print themselves, with the usage line
@@ -179,6 +190,9 @@ def main(argv: list[str] | None = None) -> None:
             error(str(exc))
         code = exc.exit_code
     except KeyboardInterrupt:
+        from .common import end_interrupted_line
+
+        end_interrupted_line()
         error("interrupted")
         code = ExitCode.INTERRUPTED
     except ParcelctlError as exc:

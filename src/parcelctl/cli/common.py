@@ -34,3 +34,15 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio  # here, not at the top: list and show never need it
 
     return asyncio.run(coro)
+
+
+def end_interrupted_line() -> None:
+    """After Ctrl-C on a terminal, start a fresh line: the terminal echoed ``^C`` where the
+    cursor was (after a prompt such as "Continue? [Y/n]: "), and the next message or the
+    shell's prompt would otherwise follow on that line."""
+    import sys
+
+    stream = sys.stderr
+    if stream is not None and stream.isatty():
+        stream.write("\n")
+        stream.flush()

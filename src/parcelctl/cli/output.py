@@ -330,6 +330,18 @@ def print_hanging(lines: list[tuple[str, Text]], prefix_style: str = "dim") -> N
     out.print(result, soft_wrap=True)
 
 
+def carriers_table(rows: list[tuple[str, str, str]]) -> Table:
+    """``parcelctl carriers``: code, Chinese name, English name."""
+    from rich.table import Table
+
+    table = Table(header_style="bold", box=None, padding=(0, 2, 0, 0))
+    for column in ("Code", "中文", "English"):
+        table.add_column(column, no_wrap=True)
+    for code, zh, en in rows:
+        table.add_row(Text(code), Text(zh), Text(en))
+    return table
+
+
 def providers_table(rows: list[dict[str, Any]]) -> Table:
     """``parcelctl providers``."""
     from rich.table import Table

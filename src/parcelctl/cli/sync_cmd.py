@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 
@@ -60,6 +62,16 @@ def main(
             with contextlib.suppress(Exception):
                 store.finish_run(run_id, 1, {"error": type(exc).__name__})
             raise
+        except KeyboardInterrupt:
+            if live is not None:
+                live.stop()
+            from ..errors import ExitCode
+            from .common import end_interrupted_line
+            from .output import error
+
+            end_interrupted_line()
+            error(interrupted(syncer.started))
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
         finally:
             if live is not None:
                 live.stop()
@@ -73,3 +85,21 @@ def main(
         report(config, store, summary, json_out=json_out, quiet=quiet)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def interrupted(units: list[Any]) -> str:
+    """What a Ctrl-C kept: tracking answers are saved as they come, an account's import
+    is all or nothing (sync.py)."""
+    tracking = [u for u in units if u.kind == "tracking"]
+    if tracking:
+        answered = sum(u.answered for u in tracking)
+        total = sum(u.items for u in tracking)
+        text = f"interrupted: {answered} of {total} answers saved"
+        if len(tracking) > 1:
+            text += " (" + ", ".join(f"{u.name} {u.answered} of {u.items}"
+                                     for u in tracking) + ")"
+        return text + "; the next sync asks about the rest"
+    if units:
+        return ("interrupted during the order import: an import is saved whole or not at "
+                "all, so the next sync imports those orders again")
+    return "interrupted: nothing was changed"

@@ -299,6 +299,11 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+#: The port ``parcelctl sandbox serve`` listens on unless told otherwise: the same on every
+#: start, so that a home pointed at it (``parcelctl sandbox use``) keeps working.
+DEFAULT_PORT = 8970
+
+
 class RunningSandbox:
     """A sandbox served on 127.0.0.1 in a background thread (context manager)."""
 
