@@ -19,11 +19,20 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError
+from .status import Status
+
+#: Conditions ``notify.on`` may name besides statuses. Defined here, not in notify.py, so
+#: that config (which checks the key) stays below notify in the layers.
+CONDITIONS = ("overdue", "stale")
+#: What ``notify.on`` may name.
+ON_CHOICES = (*(s.value for s in Status), *CONDITIONS)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,8 +143,6 @@ _texts = Rule("text or list of texts", _texts_check)
 
 
 def _notify_on_check(key: str, value: Any) -> None:
-    from .notify import ON_CHOICES
-
     items = [p.strip() for p in value.split(",")] if isinstance(value, str) else value
     if not isinstance(items, list):
         raise UsageError(f"{key} must be a list such as [\"delivered\", \"exception\"]")
@@ -145,9 +152,22 @@ def _notify_on_check(key: str, value: Any) -> None:
                              hint=f"choose from {', '.join(ON_CHOICES)}")
 
 
-def _quiet_hours_check(key: str, value: Any) -> None:
-    from .notify import parse_quiet_hours
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """``"22:00-08:00"`` -> (22:00, 08:00); the range may wrap past midnight."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    try:
+        if match is None:
+            raise ValueError
+        h1, m1, h2, m2 = map(int, match.groups())
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise ValueError(f"'{text}' is not HH:MM-HH:MM (e.g. 22:00-08:00)") from None
+    if start == end:
+        raise ValueError(f"'{text}' starts and ends at the same time")
+    return start, end
 
+
+def _quiet_hours_check(key: str, value: Any) -> None:
     try:
         parse_quiet_hours(str(value))
     except ValueError as exc:

@@ -89,6 +89,11 @@ class PhoneRequired(ProviderError):
     """The carrier needs the phone number (or its last 4 digits) before a query."""
 
 
+#: What a bug report needs. The project has no public home yet, so no address is named
+#: (an invented one would send people nowhere); see [project.urls] in pyproject.toml.
+REPORT_WITH = "the output of the same command run with --debug and the parcelctl.log file"
+
+
 class ProviderChanged(ProviderError):
     """A payload no longer parses: the remote API changed (or sent garbage)."""
 
@@ -98,5 +103,5 @@ class ProviderChanged(ProviderError):
             provider=provider,
             hint=hint
             or "the service answered in an unexpected format; try again later, and if it "
-            "persists report it at https://github.com/parcelctl/parcelctl/issues",
+            f"persists report it with {REPORT_WITH}",
         )

@@ -35,6 +35,11 @@ import httpx
 from . import __version__
 from .errors import ProviderChanged, ProviderError, RateLimited, TransientError
 
+# Re-exported: providers and the CLI import these from here.
+from .redaction import RedactingFilter as RedactingFilter
+from .redaction import redact as redact
+from .redaction import register_secret as register_secret
+
 log = logging.getLogger("parcelctl.http")
 
 T = TypeVar("T")
@@ -76,7 +81,8 @@ def _no_ca_context() -> Any:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostname checks
 
 
-USER_AGENT = f"parcelctl/{__version__} (+https://github.com/parcelctl/parcelctl)"
+#: No URL in it: the project has no public home yet, and an invented one points nowhere.
+USER_AGENT = f"parcelctl/{__version__}"
 
 #: Default cap on one answer, raw and decompressed (``http.max_body_mb``), and its range.
 MAX_BODY_MB = 10.0
@@ -85,49 +91,6 @@ MAX_BODY_RANGE = (1.0, 1024.0)
 MAX_TIMEOUT = 3600.0
 #: Only encodings this module inflates with a bounded output are asked for.
 ACCEPT_ENCODING = "gzip, deflate"
-
-_SECRETS: set[str] = set()
-_SECRET_PARAM = re.compile(
-    r"(?i)((?:access_token|refresh_token|app_secret|sign|key|token|17token|secret|code|session)"
-    r"=)[^&\s\"']+"
-)
-#: The same as JSON string members: a cut-off token answer quoted in an error message must
-#: not show the new token (it is not registered yet: it never parsed).
-_SECRET_MEMBER = re.compile(
-    r"(?i)(\"(?:access_token|refresh_token|app_secret|sign_secret|secret|token|session|key)"
-    r"\"\s*:\s*\")[^\"]*"
-)
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret value so that :func:`redact` removes it from any text."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "***")
-    return _SECRET_MEMBER.sub(r"\1***", _SECRET_PARAM.sub(r"\1***", text))
-
-
-class RedactingFilter(logging.Filter):
-    """Every log record, to the file or to stderr (``--debug``): secrets redacted, and
-    server text neutralised (``textsafe.log_line``: no escape sequence reaches a terminal
-    that shows the log, no line feed forges a record)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from .textsafe import log_line, terminal
-
-        message = record.getMessage()
-        record.msg = log_line(redact(message))
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = terminal(redact(
-                logging.Formatter().formatException(record.exc_info)))
-        return True
-
 
 @dataclass(slots=True)
 class RetryPolicy:
@@ -166,7 +129,7 @@ class RateLimiter:
             return
         import json
 
-        from .config import atomic_write
+        from .files import atomic_write
 
         try:
             data = json.loads(self._memory.read_text(encoding="utf-8"))

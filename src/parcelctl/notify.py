@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,6 +41,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config import Config
+
+# notify.on's choices live with the key's check, below config in the layers.
+from .config_keys import CONDITIONS as CONDITIONS
+from .config_keys import ON_CHOICES as ON_CHOICES
+from .config_keys import parse_quiet_hours as parse_quiet_hours
 from .models import Status, utcnow
 from .notify_channels import (
     SIGNATURE_HEADER,
@@ -66,9 +70,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("parcelctl.notify")
 
 DEFAULT_ON = ("out_for_delivery", "ready_for_pickup", "delivered", "exception", "overdue")
-CONDITIONS = ("overdue", "stale")
-#: What ``notify.on`` may name.
-ON_CHOICES = (*(s.value for s in Status), *CONDITIONS)
 #: Channels a person reads one message at a time. Past ``notify.burst`` pending messages in
 #: one run (a shop's first import, a morning after quiet hours) they get one summary instead
 #: of a stream of pop-ups; webhook and command feed programs and keep one call per change.
@@ -186,21 +187,6 @@ def _named_secret(config: Config) -> bool:
         return "notify.webhook.url" in config.secrets.names()
     except Exception:
         return True  # cannot tell: keep deliveries pending rather than drop them
-
-
-def parse_quiet_hours(text: str) -> tuple[time, time]:
-    """``"22:00-08:00"`` -> (22:00, 08:00); the range may wrap past midnight."""
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
-    try:
-        if match is None:
-            raise ValueError
-        h1, m1, h2, m2 = map(int, match.groups())
-        start, end = time(h1, m1), time(h2, m2)
-    except ValueError:
-        raise ValueError(f"'{text}' is not HH:MM-HH:MM (e.g. 22:00-08:00)") from None
-    if start == end:
-        raise ValueError(f"'{text}' starts and ends at the same time")
-    return start, end
 
 
 def _number(value: Any, default: float) -> float:

@@ -181,6 +181,20 @@ def probe() -> Any:
     return _probe_app()
 
 
+def test_the_typer_internals_the_shim_patches_are_still_there() -> None:
+    """fastparams patches Typer's private ``_TyperParameter.get_runtime_param`` and uses
+    ``typer._coercion.build_runtime_param``: when a Typer release moves them, the shim
+    silently does nothing and start-up loses ~150 ms (bench/startup_patches.py). Fail then,
+    so the patch is updated or dropped on purpose."""
+    from typer import _coercion, core
+
+    from parcelctl.cli import app as app_module  # installs the shim
+
+    assert app_module.fastparams is not None
+    assert callable(getattr(_coercion, "build_runtime_param", None))
+    assert getattr(core._TyperParameter.get_runtime_param, "_parcelctl", False)
+
+
 def test_shim_coerces_like_typer(probe: Any) -> None:
     app, seen = probe
     assert _run(app)[0] == 0

@@ -71,7 +71,7 @@ def _adapt(completer: Completer) -> Callable[[Any, Any, str], list[Any]]:
             CompletionItem,
         )
     except ImportError:  # pragma: no cover - depends on the installed typer
-        from click.shell_completion import (  # type: ignore[no-redef,import-not-found,unused-ignore]
+        from click.shell_completion import (  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
             CompletionItem,
         )
 
