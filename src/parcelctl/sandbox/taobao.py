@@ -155,11 +155,14 @@ class TaobaoService(Service):
         # (on by default): trades.sold.get answers the sub-orders' waybill fields; set it
         # off and the list leaves them out (its metadata says the list holds part of a
         # trade, fullinfo.get the rest), so a client must ask fullinfo.get.
-        # ``trace_time_format``: the strftime form of trace ``status_time`` (the metadata's
-        # yyyy-MM-dd HH:mm:ss by default); another form tests a client's tolerance.
+        # ``trace_time_format``: the form of trace ``status_time``, a String the metadata
+        # gives no format for: "datetime" (yyyy-MM-dd HH:mm:ss, taobao.md's doc copy),
+        # "example" (the metadata description's "2010-8-10 15：23：00") or "ms"
+        # (SANDBOX-ONLY: epoch milliseconds, a form no client is told to expect).
         self.settings: dict[str, Any] = {"approve": True, "access_ttl": 86400,
                                          "refresh_ttl": 30 * 86400, "code_ttl": 600,
-                                         "list_waybills": True, "trace_time_format": FMT}
+                                         "list_waybills": True,
+                                         "trace_time_format": "datetime"}
 
     def credentials(self, base_url: str) -> dict[str, str]:
         return {"app_key": APP_KEY, "app_secret": APP_SECRET, "sign_method": "md5",
@@ -404,8 +407,8 @@ class TaobaoService(Service):
         shipment = self.dataset.shipment(number)
         events = shipment.visible(self.hours_now()) if shipment else []
         form = str(self.settings["trace_time_format"])
-        steps = [{"status_time": at(self.dataset.epoch, e.hours).astimezone(BEIJING).strftime(
-                     form), "status_desc": e.text, "action": _ACTIONS[e.stage]} for e in events]
+        steps = [{"status_time": _step_time(at(self.dataset.epoch, e.hours), form),
+                  "status_desc": e.text, "action": _ACTIONS[e.stage]} for e in events]
         carrier = shipment.carrier if shipment else "yuantong"
         if self.offline(order):
             summary = _SIGNED  # metadata: offline.send waybills say so as soon as they ship
@@ -421,6 +424,15 @@ class TaobaoService(Service):
 
 def _fields(p: dict[str, str]) -> list[str]:
     return [f.strip() for f in p.get("fields", "").split(",") if f.strip()]
+
+
+def _step_time(when: datetime, form: str) -> str:
+    local = when.astimezone(BEIJING)
+    if form == "example":  # "如2010-8-10 15：23：00" (trace.search metadata description)
+        return f"{local.year}-{local.month}-{local.day} {local:%H}：{local:%M}：{local:%S}"
+    if form == "ms":
+        return str(int(local.timestamp() * 1000))
+    return local.strftime(FMT)
 
 
 def _types(value: str) -> frozenset[str]:

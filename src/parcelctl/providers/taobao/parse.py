@@ -172,7 +172,10 @@ def parse_trace(payload: Any, actions: Mapping[str, Status] = ACTION_STATUS,
         step = expect_dict(raw, NAME, "transit_step_info")
         action = as_str(step.get("action"))
         try:
-            when = parse_time(step.get("status_time"), "status_time")
+            # status_time is a String of no stated format; the metadata's own example is
+            # "2010-8-10 15：23：00" (full-width colons; strptime takes the unpadded fields).
+            when = parse_time(as_str(step.get("status_time")).replace("：", ":"),
+                              "status_time")
         except ProviderChanged:
             # The trace is extra detail: a step whose time cannot be read is left out
             # rather than losing the whole trace (or the sync).
@@ -183,7 +186,7 @@ def parse_trace(payload: Any, actions: Mapping[str, Status] = ACTION_STATUS,
             status=actions.get(action), raw_code=action,
         ))
     if unread:
-        log.warning("taobao: %d trace step(s) of %s skipped: status_time is not "
+        log.warning("taobao: %d trace step(s) of %s skipped: their status_time is not "
                     "yyyy-MM-dd HH:mm:ss", unread, number or "a waybill")
     events.sort(key=lambda e: e.time)
     waybill = Waybill(number, carriers.get(company, ""), company) if number else None
