@@ -250,7 +250,8 @@ class TaobaoService(Service):
 
     # -- gateway ----------------------------------------------------------------------------
     def _gateway(self, p: dict[str, str]) -> Response:
-        # Codes other than 21 and 50 are SANDBOX-ONLY (TOP-style; the sheet's table is UNKNOWN).
+        # Codes other than 15, 21 and 22 are SANDBOX-ONLY (TOP-style; the sheet's table is
+        # UNKNOWN).
         if not p.get("method"):
             return top_error(21, "Missing method")
         if not p.get("app_key"):

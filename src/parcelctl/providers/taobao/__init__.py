@@ -9,7 +9,9 @@ tracking provider like any other; the Taobao trace is extra detail.
 
 Configurable because the real protocol is not confirmed: ``timestamp_format`` (the gateway
 page says ``yyyy-MM-dd HH:mm:ss``, the vendor SDK sends epoch ms), ``trades_method``/
-``trade_fields``/``fullinfo_method``/``fullinfo_fields``/``page_size``/``lookback_days``,
+``trade_fields``/``fullinfo_method``/``fullinfo_fields``/``page_size``/``lookback_days``
+(at most 90: sold.get lists three months), ``trade_types`` (sold.get's ``type``; unset = TOP's
+default five types),
 ``token_refresh`` (the refresh grant is not documented: off by default, an expired session
 means linking again), ``error_kinds`` (codes other than 11/21/22/50 are the best-known TOP
 codes), ``action_statuses`` (trace step ``action`` -> status; errata T4's codes are
