@@ -67,6 +67,12 @@ def test_sandbox_serve_json_lists_only_app_credentials(sandbox: Any) -> None:
         "app_key", "app_secret", "sign_method", "base_url", "auth_url"}
 
 
+def test_sandbox_credentials_name_the_sdks_signature_method(sandbox: Any) -> None:
+    """zsmhub/doudian-sdk core/doudian_op_api_client.go sends sign_method hmac-sha256 (and
+    utils/sign_util.go Sign only computes HMAC): the sandbox hands out that method."""
+    assert sandbox.sandbox.credentials()["douyin"]["sign_method"] == "hmac-sha256"
+
+
 def test_link_and_sync_import_orders_and_track_their_waybills(
         shop: Any, parcelctl_home: Path) -> None:
     """D1 (body layout), D3 (token.create), D2 (order.searchList defaults), D4 (14-day
@@ -81,6 +87,8 @@ def test_link_and_sync_import_orders_and_track_their_waybills(
 
     sync = cli("sync", "--json")
     assert sync.returncode == 0, sync.stderr
+    # Every call carried the SDK's x-open-no-old-err-code: 1 (core/doudian_op_api_client.go).
+    assert shop.sandbox.services["douyin"].old_err_code_calls == 0
     parcels = as_json(cli("list", "--all", "--json"))
     douyin = [p for p in parcels
               if any(s["provider"] == "douyin" for s in p["sources"])]

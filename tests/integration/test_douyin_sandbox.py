@@ -94,13 +94,30 @@ def test_system_parameters_only_count_in_the_query(sandbox: Any) -> None:
 
 
 @pytest.mark.parametrize("param", [
+    {"grant_type": "authorization_self", "shop_id": SHOP_ID},  # generated request form
     {"grant_type": "authorization_self", "shop_id": int(SHOP_ID)},  # no "code"
     {"code": "", "grant_type": "authorization_self", "shop_id": SHOP_ID}],  # string shop_id
-    ids=["code-missing", "shop-id-string"])
-def test_token_create_not_as_the_sdk_sends_it_is_refused(sandbox: Any,
-                                                         param: dict[str, Any]) -> None:
-    """Errata D3 (zsmhub/doudian-sdk core/create_token_request.go: ``Code string
-    json:"code"`` always present, ``ShopId *int64``)."""
+    ids=["generated", "code-missing", "shop-id-string"])
+def test_token_create_in_the_generated_request_form_is_accepted(
+        sandbox: Any, param: dict[str, Any]) -> None:
+    """zsmhub/doudian-sdk api/token_create/request/token_create_request.go: ``Code string
+    json:"code,omitempty"`` (left out when "") and ``ShopId string json:"shop_id,
+    omitempty"`` (a numeric string). The SDK sends this form, so the gateway takes it."""
+    answer = sdk_call(sandbox, "token.create", param)
+    assert answer["code"] == 10000, answer
+    assert answer["data"]["shop_id"] == int(SHOP_ID)
+
+
+@pytest.mark.parametrize("param", [
+    {"code": "", "grant_type": "authorization_self", "shop_id": "my-shop"},
+    {"code": "", "grant_type": "authorization_self", "shop_id": 8888.5},
+    {"code": 0, "grant_type": "authorization_self", "shop_id": int(SHOP_ID)},
+    {"grant_type": "authorization_code"}],
+    ids=["shop-id-name", "shop-id-float", "code-not-string", "code-grant-without-code"])
+def test_token_create_in_no_sdk_form_is_refused(sandbox: Any, param: dict[str, Any]) -> None:
+    """Neither SDK form (core/create_token_request.go: ``ShopId *int64``; the generated
+    token_create_request.go: ``ShopId string``, ``Code string``; a tool app's grant needs
+    its code, "工具型应用: 传code值")."""
     answer = sdk_call(sandbox, "token.create", param)
     assert answer["code"] != 10000
 

@@ -311,7 +311,7 @@ def test_error_envelopes_and_faults(sandbox: Any, kind: str, cls: type[Exception
             await make().list_orders(session(tokens))
         if kind == "business":
             assert isinstance(info.value, TopError)
-            assert (info.value.code, info.value.sub_code) == ("50", "isv.invalid-parameter")
+            assert (info.value.code, info.value.sub_code) == ("15", "isv.invalid-parameter")
 
     run(sandbox, scenario)
 

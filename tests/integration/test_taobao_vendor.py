@@ -96,7 +96,7 @@ def test_sold_get_pages_and_names_each_sub_orders_package(served: Sandbox) -> No
     use_has_next=true, orders.invoice_no / orders.logistics_company per sub-order."""
     session = _session(served)
     fields = "tid,status,orders.oid,orders.invoice_no,orders.logistics_company"
-    assert gateway(served, "taobao.trades.sold.get", session)["error_response"]["code"] == 50
+    assert gateway(served, "taobao.trades.sold.get", session)["error_response"]["code"] == 15
     bad = gateway(served, "taobao.trades.sold.get", session, fields="tid", page_size="101")
     assert bad["error_response"]["sub_code"] == "isv.invalid-parameter"
     body = gateway(served, "taobao.trades.sold.get", session, fields=fields,

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -81,6 +82,38 @@ def test_param_json_is_the_json_post_body_and_system_params_the_query() -> None:
     expected = hmac.new(b"s3cret-value", f"s3cret-value{pattern}s3cret-value".encode(),
                         hashlib.sha256).hexdigest()  # utils/sign_util.go Sign
     assert query["sign"] == expected
+
+
+def test_defaults_are_the_sdks_epoch_seconds_hmac_and_new_error_codes() -> None:
+    """zsmhub/doudian-sdk core/doudian_op_api_client.go: ``timestamp := time.Now().Unix()``
+    (epoch seconds), ``"sign_method": "hmac-sha256"``, header ``x-open-no-old-err-code: 1``;
+    utils/sign_util.go ``Sign`` always HMAC-SHA256. With no setting, parcelctl sends that."""
+    seen, handler = recorder({"code": 10000, "data": {}})
+    before = int(time.time())
+    with_provider(BASE, handler, lambda p: p.call("order.searchList", {"page": 0}, "tok"))
+    [request] = seen
+    query = dict(parse_qsl(request.url.query.decode()))
+    assert query["sign_method"] == "hmac-sha256"
+    assert query["timestamp"].isdigit()
+    assert before - 1 <= int(query["timestamp"]) <= int(time.time()) + 1
+    assert request.headers["x-open-no-old-err-code"] == "1"
+    pattern = (f"app_keykmethodorder.searchListparam_json{request.content.decode()}"
+               f"timestamp{query['timestamp']}v2")
+    assert query["sign"] == hmac.new(b"s3cret-value", f"s3cret-value{pattern}s3cret-value"
+                                     .encode(), hashlib.sha256).hexdigest()
+
+
+def test_md5_and_datetime_remain_options() -> None:
+    """douyin.md: md5 and the ``yyyy-MM-dd HH:mm:ss`` timestamp are accepted forms too."""
+    seen, handler = recorder({"code": 10000, "data": {}})
+    settings = BASE | {"sign_method": "md5", "timestamp_format": "datetime"}
+    with_provider(settings, handler, lambda p: p.call("order.searchList", {}, "tok"))
+    query = dict(parse_qsl(seen[0].url.query.decode()))
+    assert query["sign_method"] == "md5"
+    assert datetime.strptime(query["timestamp"], "%Y-%m-%d %H:%M:%S")
+    pattern = ("s3cret-valueapp_keykmethodorder.searchListparam_json{}"
+               f"timestamp{query['timestamp']}v2s3cret-value")
+    assert query["sign"] == hashlib.md5(pattern.encode()).hexdigest()
 
 
 # -- D3: token.create --------------------------------------------------------------------------

@@ -53,6 +53,9 @@ def main(
             write_csv(FIELDS, fields)
         else:
             write_tsv(fields)
+        for row in data:  # for the person reading a cron mail, not only for scripts
+            if row["warning"]:
+                warn(row["warning"])
         return
     if not data:
         info("no linked accounts — run 'parcelctl link kuaishou'")

@@ -10,9 +10,18 @@ Vendor-confirmed behaviour reproduced (source: the official Go SDK, mirror
   POST body with ``Content-Type: application/json``. A form field ``param_json`` is
   documented nowhere and is **refused**; system parameters sent anywhere but the query are
   not seen. ``GET`` with ``param_json`` in the query is tolerated as the legacy form.
-* D3 — ``core/create_token_request.go``: ``token.create`` carries a ``code`` key always
-  (``""`` for ``authorization_self``) and ``shop_id`` as a JSON integer; both are refused
-  otherwise.
+* D3 — ``core/create_token_request.go`` sends ``code`` always (``""`` for
+  ``authorization_self``) and ``shop_id`` as a JSON integer; the generated
+  ``api/token_create/request/token_create_request.go`` sends ``code`` with ``omitempty``
+  and ``shop_id`` as a *string* with ``omitempty``. Both SDK forms are accepted: a missing
+  ``code`` for ``authorization_self``, ``shop_id`` as an integer or a numeric string. A
+  ``shop_id`` of any other kind, a ``code`` that is not a string, or an
+  ``authorization_code`` grant without a code are refused.
+* SDK defaults (``core/doudian_op_api_client.go``): ``timestamp`` in epoch seconds and
+  ``sign_method=hmac-sha256`` (``utils/sign_util.go`` ``Sign`` always uses HMAC); the
+  sandbox's credentials name hmac-sha256. The SDK also sends the header
+  ``x-open-no-old-err-code: 1``; no source says the gateway refuses a call without it, so
+  the sandbox does not (it counts such calls in ``old_err_code_calls``).
 * D4 — ``api/token_create/response/token_create_response.go``: the refresh token lives 14
   days; a refresh more than an hour before the access token expires returns the same pair
   (lifetimes unchanged); within that hour a new pair, the old one valid one more hour;
@@ -92,6 +101,7 @@ class DouyinService(Service):
         self._codes: dict[str, datetime] = {}
         self._by_access: dict[str, _Pair] = {}
         self._by_refresh: dict[str, _Pair] = {}
+        self.old_err_code_calls = 0  # calls without the SDK's x-open-no-old-err-code: 1
         # access_ttl: 7 days (core/create_token_request.go comment); refresh_ttl: 14 days (D4).
         self.settings: dict[str, Any] = {"approve": True, "access_ttl": 7 * 86400,
                                          "refresh_ttl": 14 * 86400, "code_ttl": 600,
@@ -99,7 +109,8 @@ class DouyinService(Service):
 
     def credentials(self, base_url: str) -> dict[str, str]:
         # auth_url is a template: the real authorize page is UNKNOWN (SANDBOX-ONLY page).
-        return {"app_key": APP_KEY, "app_secret": APP_SECRET, "sign_method": "md5",
+                # The SDK's signature method (core/doudian_op_api_client.go); md5 is accepted too.
+        return {"app_key": APP_KEY, "app_secret": APP_SECRET, "sign_method": "hmac-sha256",
                 "base_url": base_url, "auth_url": f"{base_url}/authorize?app_key={{app_key}}"
                 "&redirect_uri={redirect_uri}&state={state}"}
 
@@ -159,6 +170,10 @@ class DouyinService(Service):
         return request.body.decode("utf-8", "replace")
 
     def _api(self, request: Request, path_method: str) -> Response:
+        if request.headers.get("x-open-no-old-err-code") != "1":
+            # Not refused: no source says the gateway does (see the module docstring).
+            with self._lock:
+                self.old_err_code_calls += 1
         param_json = self._business_params(request)
         if isinstance(param_json, Response):
             return param_json
@@ -202,18 +217,21 @@ class DouyinService(Service):
     # -- tokens -----------------------------------------------------------------------------
     def _create(self, params: dict[str, Any]) -> Response:
         grant = params.get("grant_type")
-        # D3: "code" is mandatory ("" for self-use apps), shop_id a JSON integer.
-        if not isinstance(params.get("code"), str):
+        # D3: the core form ("code": "", integer shop_id) and the generated request's form
+        # (code omitted when empty, shop_id a string) are both SDK forms.
+        code = params.get("code", "")
+        if not isinstance(code, str) or (grant == "authorization_code" and not code):
             return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.missing-parameter",
-                            sub_msg="code is mandatory (\"\" for authorization_self)")
-        shop = params.get("shop_id")
-        if shop is not None and (isinstance(shop, bool) or not isinstance(shop, int)):
+                            sub_msg="code must be the authorization code")
+        try:
+            shop = _shop_id(params.get("shop_id"))
+        except ValueError:
             return envelope(code=BAD_PARAM, msg="参数错误", sub_code="isv.invalid-parameter",
-                            sub_msg="shop_id must be an integer")
+                            sub_msg="shop_id must be a number")
         now = self.clock.now()
         with self._lock:
             if grant == "authorization_code":
-                expires = self._codes.pop(params["code"], None)  # single use
+                expires = self._codes.pop(code, None)  # single use
                 if expires is None or expires < now:
                     return envelope(code=BAD_GRANT, msg="授权码无效",
                                     sub_code="isv.invalid-code")
@@ -259,6 +277,18 @@ class DouyinService(Service):
                          "refresh_token": pair.refresh, "scope": "SCOPE",
                          "shop_id": int(SHOP_ID), "shop_name": SHOP_NAME,
                          "authority_id": SHOP_ID, "auth_subject_type": "MiniShop"})
+
+
+def _shop_id(value: Any) -> int | None:
+    """``shop_id`` as either SDK form sends it (JSON integer or numeric string), None when
+    absent; ValueError when it is neither."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ValueError("shop_id")
 
 
 def _timestamp_ok(value: str) -> bool:

@@ -5,14 +5,22 @@ Written from the fact sheets (taobao.md, errata.md T1-T4) and the vendor's own A
 ``/authorize`` and ``/token`` (OAuth). The linked account is a seller (a shop).
 
 Documented behaviour reproduced: all-parameter signing (md5 / hmac / hmac-sha256), the
-``<method>_response`` / ``error_response`` framing (HTTP 200), error codes 21 and 50 with
-``isv.invalid-parameter``, code 22 for a method outside TOP's catalogue (errata T1:
+``<method>_response`` / ``error_response`` framing (HTTP 200) with the fields of
+``bububa/opentaobao``'s error response (``request_id``, integer ``code``, ``msg``,
+``sub_code``, ``sub_msg``), business (``isv.*``) errors as code 15 "Remote service error"
+(taobao.md's doc sample shows 50; TOP's platform table and the SDKs use 15 for them),
+code 21, code 22 for a method outside TOP's catalogue (errata T1:
 ``taobao.trades.bought.get`` is not in it), the double-wrapped lists, ``fields`` selection,
 the OAuth code flow and token fields, the ``access_denied`` redirect on refusal, and, per
 ``bububa/opentaobao`` (generated from TOP metadata, ``metadata/assets/json/``):
 ``taobao.trades.sold.get`` (``tbtrade/taobao_trades_sold_get.json``: ``fields`` required,
 ``page_no``/``page_size`` default 40 max 100, ``total_results`` or ``has_next`` with
-``use_has_next=true``, ``orders.invoice_no``/``orders.logistics_company`` per sub-order),
+``use_has_next=true``, ``orders.invoice_no``/``orders.logistics_company`` per sub-order;
+"只能获取到三个月以内的交易信息": a ``start_created`` older than 90 days is *cut* to 90 days
+(the metadata says only three months can be fetched, not that the call fails; the exact
+limit in days is SANDBOX-ONLY); ``type`` "默认同时查询guarantee_trade,auto_delivery,ec,cod,
+step": without ``type`` only those types are listed, and the shop's ``tmall_i18n`` trades
+only when ``type`` names that type),
 ``taobao.trade.fullinfo.get`` (``tbtrade/taobao_trade_fullinfo_get.json``: ``fields`` and
 ``tid`` required, one ``trade``) and ``taobao.logistics.trace.search``
 (``tblogistics/taobao_logistics_trace_search.json``: ``tid`` required, ``is_split``,
@@ -48,6 +56,13 @@ SELLER_ID = "2200000001"
 TRADES = "taobao.trades.sold.get"
 FULLINFO = "taobao.trade.fullinfo.get"
 TRACE = "taobao.logistics.trace.search"
+#: sold.get lists only the last three months (metadata; 90 days is our reading).
+WINDOW = timedelta(days=90)
+#: sold.get's ``type`` default (metadata); ``guarantee_trade`` = fixed + auction.
+DEFAULT_TYPES = frozenset({"fixed", "auction", "auto_delivery", "ec", "cod", "step"})
+#: SANDBOX-ONLY: the dataset's completed orders (kind 5) are Tmall Global trades, a type
+#: the default does not list.
+OTHER_TYPE = "tmall_i18n"
 #: The part of TOP's catalogue this simulator serves; any other method answers code 22 as
 #: TOP does for a method it does not have (errata T1: taobao.trades.bought.get is one).
 CATALOGUE = frozenset({TRADES, FULLINFO, TRACE})
@@ -100,15 +115,18 @@ def top_sign(params: dict[str, str], secret: str, method: str) -> str:
 
 
 def top_error(code: int, msg: str, sub_code: str = "", sub_msg: str = "") -> Response:
+    """``error_response`` with the fields of opentaobao's ErrorResponse (request_id, code
+    int, msg, sub_code, sub_msg)."""
     body: dict[str, Any] = {"code": code, "msg": msg}
     if sub_code:
         body |= {"sub_code": sub_code, "sub_msg": sub_msg}
+    body["request_id"] = secrets.token_hex(7)
     return json_response({"error_response": body})
 
 
 def _bad_param(detail: str) -> Response:
-    # Documented shape (samples/taobao-error.json); the detail after the colon is ours.
-    return top_error(50, "Remote service error", "isv.invalid-parameter", f"非法参数:{detail}")
+    # A business error: code 15, isv.*; the detail after the colon is ours.
+    return top_error(15, "Remote service error", "isv.invalid-parameter", f"非法参数:{detail}")
 
 
 @dataclass(slots=True)
@@ -134,12 +152,17 @@ class TaobaoService(Service):
         self._sessions: dict[str, _Token] = {}
         self._refresh: dict[str, datetime] = {}
         # SANDBOX-ONLY lifetimes (the sheet gives field names, not values). ``list_waybills``
-        # off: trades.sold.get leaves the sub-orders' waybill fields out (its metadata says
-        # the list holds part of a trade, fullinfo.get the rest), so a client must ask
-        # fullinfo.get.
+        # (on by default): trades.sold.get answers the sub-orders' waybill fields; set it
+        # off and the list leaves them out (its metadata says the list holds part of a
+        # trade, fullinfo.get the rest), so a client must ask fullinfo.get.
+        # ``trace_time_format``: the form of trace ``status_time``, a String the metadata
+        # gives no format for: "datetime" (yyyy-MM-dd HH:mm:ss, taobao.md's doc copy),
+        # "example" (the metadata description's "2010-8-10 15：23：00") or "ms"
+        # (SANDBOX-ONLY: epoch milliseconds, a form no client is told to expect).
         self.settings: dict[str, Any] = {"approve": True, "access_ttl": 86400,
                                          "refresh_ttl": 30 * 86400, "code_ttl": 600,
-                                         "list_waybills": True}
+                                         "list_waybills": True,
+                                         "trace_time_format": "datetime"}
 
     def credentials(self, base_url: str) -> dict[str, str]:
         return {"app_key": APP_KEY, "app_secret": APP_SECRET, "sign_method": "md5",
@@ -162,7 +185,7 @@ class TaobaoService(Service):
                          "This ban will last for 1 more seconds")
 
     def business_error(self, request: Request) -> Response:
-        return top_error(50, "Remote service error", "isv.invalid-parameter", "非法参数")
+        return top_error(15, "Remote service error", "isv.invalid-parameter", "非法参数")
 
     def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/")
@@ -227,7 +250,8 @@ class TaobaoService(Service):
 
     # -- gateway ----------------------------------------------------------------------------
     def _gateway(self, p: dict[str, str]) -> Response:
-        # Codes other than 21 and 50 are SANDBOX-ONLY (TOP-style; the sheet's table is UNKNOWN).
+        # Codes other than 15, 21 and 22 are SANDBOX-ONLY (TOP-style; the sheet's table is
+        # UNKNOWN).
         if not p.get("method"):
             return top_error(21, "Missing method")
         if not p.get("app_key"):
@@ -264,10 +288,19 @@ class TaobaoService(Service):
         return self._trace(p)
 
     def _mine(self) -> list[tuple[int, ShopOrder]]:
-        """The Taobao shop's orders: paid, closed, shipped and finished ones (the dataset
-        cycles through six kinds; the kind shipped in two packages for one line item is
-        left out: sold.get names one package per sub-order)."""
+        """The shop's trades of the default types: paid, closed, shipped and finished ones
+        (the dataset cycles through six kinds; the kind shipped in two packages for one line
+        item is left out: sold.get names one package per sub-order)."""
         return [(i, o) for i, o in enumerate(self.dataset.orders) if i % 6 in (0, 1, 2, 4)]
+
+    def _all(self) -> list[tuple[int, ShopOrder]]:
+        """Every trade of the shop: the default types and the ``tmall_i18n`` ones."""
+        return [(i, o) for i, o in enumerate(self.dataset.orders)
+                if i % 6 in (0, 1, 2, 4, 5)]
+
+    @staticmethod
+    def trade_type(index: int) -> str:
+        return OTHER_TYPE if index % 6 == 5 else "fixed"
 
     def _trade_status(self, index: int, order: ShopOrder) -> str:
         if order.status == 80 and (index // 6) % 2:
@@ -292,12 +325,17 @@ class TaobaoService(Service):
             return _bad_param("page_no/page_size/start_created/end_created")
         if page_no < 1 or not 1 <= size <= 100:  # metadata: default 40, max 100
             return _bad_param("page_size")
+        types = _types(p.get("type", ""))
+        oldest = self.clock.now() - WINDOW  # three months at most, whatever was asked
+        start = max(start, oldest) if start else oldest
         if not self.settings["list_waybills"]:
             fields = [f for f in fields if f.removeprefix("orders.") not in _WAYBILL_FIELDS]
         rows = []
-        for index, order in self._mine():
+        for index, order in self._all():
             created = at(self.dataset.epoch, order.create_hours)
-            if (start and created < start) or (end and created > end):
+            if created < start or (end and created > end):
+                continue
+            if self.trade_type(index) not in types:
                 continue
             rows.append((created, self._render(index, order, created, fields)))
         rows.sort(key=lambda r: r[0], reverse=True)  # metadata: newest created first
@@ -316,7 +354,7 @@ class TaobaoService(Service):
         tid = p.get("tid", "")
         if not tid.isdigit():
             return _bad_param("tid")
-        found = next(((i, o) for i, o in self._mine() if str(o.oid) == tid), None)
+        found = next(((i, o) for i, o in self._all() if str(o.oid) == tid), None)
         if found is None:
             # SANDBOX-ONLY code and sub_code for a trade that is not this seller's.
             return top_error(15, "Remote service error", "isv.trade-not-exist", "交易不存在")
@@ -331,7 +369,7 @@ class TaobaoService(Service):
             "tid": order.oid, "created": created.astimezone(BEIJING).strftime(FMT),
             "modified": at(self.dataset.epoch, order.update_hours).astimezone(BEIJING)
             .strftime(FMT), "status": status, "seller_nick": self.dataset.seller_nick,
-            "payment": f"{order.total_fee / 100:.2f}"}
+            "payment": f"{order.total_fee / 100:.2f}", "type": self.trade_type(index)}
         sub: dict[str, Any] = {
             "oid": order.oid * 10 + 1, "title": order.title, "num": order.quantity,
             "pic_path": f"https://img.example.invalid/{order.oid}.jpg", "status": status,
@@ -359,18 +397,19 @@ class TaobaoService(Service):
         subs = [s for s in p.get("sub_tid", "").split(",") if s]
         if p.get("is_split") == "1" and not 1 <= len(subs) <= 50:
             return _bad_param("sub_tid")
-        found = next(((i, o) for i, o in self._mine() if str(o.oid) == tid), None)
+        found = next(((i, o) for i, o in self._all() if str(o.oid) == tid), None)
         if found is None or not found[1].waybills:
             # SANDBOX-ONLY sub_code: the real one for "no trace for this trade" is UNKNOWN.
-            return top_error(50, "Remote service error", "isv.logistics-trace-not-exist",
+            return top_error(15, "Remote service error", "isv.logistics-trace-not-exist",
                              "物流信息不存在")
         order = found[1]
         number = order.waybills[0][0]  # one package per trade here (see _mine)
         self.stats.record_number(self.name, number)
         shipment = self.dataset.shipment(number)
         events = shipment.visible(self.hours_now()) if shipment else []
-        steps = [{"status_time": at(self.dataset.epoch, e.hours).astimezone(BEIJING).strftime(
-                     FMT), "status_desc": e.text, "action": _ACTIONS[e.stage]} for e in events]
+        form = str(self.settings["trace_time_format"])
+        steps = [{"status_time": _step_time(at(self.dataset.epoch, e.hours), form),
+                  "status_desc": e.text, "action": _ACTIONS[e.stage]} for e in events]
         carrier = shipment.carrier if shipment else "yuantong"
         if self.offline(order):
             summary = _SIGNED  # metadata: offline.send waybills say so as soon as they ship
@@ -386,6 +425,26 @@ class TaobaoService(Service):
 
 def _fields(p: dict[str, str]) -> list[str]:
     return [f.strip() for f in p.get("fields", "").split(",") if f.strip()]
+
+
+def _step_time(when: datetime, form: str) -> str:
+    local = when.astimezone(BEIJING)
+    if form == "example":  # "如2010-8-10 15：23：00" (trace.search metadata description)
+        return f"{local.year}-{local.month}-{local.day} {local:%H}：{local:%M}：{local:%S}"
+    if form == "ms":
+        return str(int(local.timestamp() * 1000))
+    return local.strftime(FMT)
+
+
+def _types(value: str) -> frozenset[str]:
+    """The trade types ``type`` asks for; without it, the metadata's default five
+    (guarantee_trade = fixed and auction)."""
+    asked = {t.strip() for t in value.split(",") if t.strip()}
+    if not asked:
+        return DEFAULT_TYPES
+    if "guarantee_trade" in asked:
+        asked |= {"fixed", "auction"}
+    return frozenset(asked)
 
 
 def _oauth_error(error: str, description: str) -> Response:

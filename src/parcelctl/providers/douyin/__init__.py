@@ -74,15 +74,15 @@ class DouyinProvider(PlatformProvider):
     config_keys: ClassVar[tuple[ConfigKey, ...]] = (
         ConfigKey("app_key", "app key", required=True),
         ConfigKey("app_secret", "app secret", secret=True, required=True),
-        ConfigKey("sign_method", "md5 or hmac-sha256 (the official SDK's)", "md5",
-                  choices=("md5", "hmac-sha256")),
+        ConfigKey("sign_method", "hmac-sha256 (the official SDK's) or md5", "hmac-sha256",
+                  choices=("hmac-sha256", "md5")),
         ConfigKey("base_url", "API gateway", "https://openapi-fxg.jinritemai.com"),
         ConfigKey("auth_url", "authorize URL template with {app_key} {redirect_uri} {state} "
                   "[UNKNOWN]"),
         ConfigKey("redirect_uri", "OAuth callback", "http://127.0.0.1:8976/callback"),
         ConfigKey("shop_id", "self-use apps: shop id for grant_type=authorization_self"),
-        ConfigKey("timestamp_format", "datetime (yyyy-MM-dd HH:mm:ss) or seconds", "datetime",
-                  choices=("datetime", "seconds")),
+        ConfigKey("timestamp_format", "seconds (epoch, the official SDK's) or datetime "
+                  "(yyyy-MM-dd HH:mm:ss)", "seconds", choices=("seconds", "datetime")),
         ConfigKey("auth_error_codes", "envelope codes meaning 're-link' [UNKNOWN]", []),
         ConfigKey("refresh_token_days", "refresh token life in days (SDK: 14)",
                   tables.REFRESH_TOKEN_DAYS),
@@ -113,10 +113,13 @@ class DouyinProvider(PlatformProvider):
     # -- calls ----------------------------------------------------------------------------
     async def call(self, method: str, params: Mapping[str, Any], access_token: str = "",
                    *, what: str = "the request") -> dict[str, Any]:
-        """One signed call (D1 layout); returns ``data`` of the envelope."""
+        """One signed call (D1 layout); returns ``data`` of the envelope.
+
+        Defaults as ``core/doudian_op_api_client.go`` sends: epoch seconds, hmac-sha256.
+        """
         now = datetime.now(CHINA_TZ)
-        stamp = (str(int(now.timestamp())) if self.settings.get("timestamp_format") == "seconds"
-                 else now.strftime(TIME_FORMAT))
+        stamp = (now.strftime(TIME_FORMAT) if self.settings.get("timestamp_format") == "datetime"
+                 else str(int(now.timestamp())))
         path, query, body = request_parts(
             method, params, app_key=self.require("app_key"),
             app_secret=self.require("app_secret"), timestamp=stamp,

@@ -26,7 +26,9 @@ SUCCESS = 10000
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: D1: the body is ``param_json`` itself. (The Go SDK sends the header value
 #: "Content-Type: application/json" by mistake; the plain value is what the guide says.)
-JSON_HEADERS = {"Content-Type": "application/json"}
+#: ``x-open-no-old-err-code: 1``: the SDK sends it on every call (core/
+#: doudian_op_api_client.go), asking for the current error codes rather than the old ones.
+JSON_HEADERS = {"Content-Type": "application/json", "x-open-no-old-err-code": "1"}
 
 
 def method_path(method: str) -> str:
@@ -41,7 +43,7 @@ def param_json(params: Mapping[str, Any]) -> str:
 
 
 def sign(app_key: str, app_secret: str, method: str, param_json: str, timestamp: str,
-         v: str = "2", sign_method: str = "md5") -> str:
+         v: str = "2", sign_method: str = "hmac-sha256") -> str:
     """Lowercase hex of MD5 or HMAC-SHA256 over ``secret + app_key… + v… + secret``.
 
     ``access_token`` and ``sign_method`` are not signed (douyin.md).

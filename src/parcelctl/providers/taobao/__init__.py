@@ -9,7 +9,9 @@ tracking provider like any other; the Taobao trace is extra detail.
 
 Configurable because the real protocol is not confirmed: ``timestamp_format`` (the gateway
 page says ``yyyy-MM-dd HH:mm:ss``, the vendor SDK sends epoch ms), ``trades_method``/
-``trade_fields``/``fullinfo_method``/``fullinfo_fields``/``page_size``/``lookback_days``,
+``trade_fields``/``fullinfo_method``/``fullinfo_fields``/``page_size``/``lookback_days``
+(at most 90: sold.get lists three months), ``trade_types`` (sold.get's ``type``; unset = TOP's
+default five types),
 ``token_refresh`` (the refresh grant is not documented: off by default, an expired session
 means linking again), ``error_kinds`` (codes other than 11/21/22/50 are the best-known TOP
 codes), ``action_statuses`` (trace step ``action`` -> status; errata T4's codes are
@@ -29,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from ...errors import ConfigError
+from ...errors import ConfigError, ProviderChanged
 from ...http import gather_or_cancel, json_body
 from ...models import CHINA_TZ, Order, Status, TokenSet, utcnow
 from ..base import AccountSession, ConfigKey, PlatformProvider, as_str
@@ -130,8 +132,10 @@ class TaobaoProvider(PlatformProvider):
                   'waybill ("" = never)', FULLINFO),
         ConfigKey("fullinfo_fields", "fields asked from the trade detail", FULLINFO_FIELDS),
         ConfigKey("page_size", "trades per page (max 100)", 40, minimum=1, maximum=100),
-        ConfigKey("lookback_days", "orders created in the last N days (0 = no filter)", 90,
-                  maximum=3650),
+        ConfigKey("lookback_days", "orders created in the last N days, at most 90: sold.get "
+                  "lists three months (0 = no filter)", 90, minimum=0, maximum=90),
+        ConfigKey("trade_types", "sold.get 'type' list, e.g. guarantee_trade,tmall_i18n "
+                  "(unset = TOP's default five types)", ""),
         ConfigKey("trace_method", "trace API", TRACE),
         ConfigKey("token_refresh", "try grant_type=refresh_token [UNKNOWN]", False),
         ConfigKey("error_kinds", "error code -> session|auth|permission|throttle [UNKNOWN]",
@@ -208,6 +212,18 @@ class TaobaoProvider(PlatformProvider):
                           self._table("trace_statuses", "运输中 in_transit"), unmap=True),
             with_carriers(self._table("company_carriers", "中通快递 zhongtong")))
 
+    def _types(self) -> str:
+        """``trade_types`` as sold.get's comma list; "" (not sent) = TOP's default types."""
+        value = self.settings.get("trade_types") or ""
+        items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+        types = [as_str(t).strip() for t in items if as_str(t).strip()]
+        for name in types:
+            if not name.replace("_", "").isalnum():
+                raise ConfigError(f"trade_types: {name!r} is not a trade type", provider=NAME,
+                                  hint=f"e.g. parcelctl config set providers.{NAME}.trade_types "
+                                  "guarantee_trade,auto_delivery,ec,cod,step,tmall_i18n")
+        return ",".join(types)
+
     def _int(self, key: str, low: int, high: int) -> int:
         try:
             value = int(self.settings.get(key))  # type: ignore[arg-type]
@@ -224,9 +240,11 @@ class TaobaoProvider(PlatformProvider):
         waybills and trace."""
         method, rules = self.require("trades_method"), self._rules()
         size = self._int("page_size", 1, 100)
-        days = self._int("lookback_days", 0, 3650)
+        # sold.get: "只能获取到三个月以内的交易信息" (bububa/opentaobao metadata).
+        days, types = self._int("lookback_days", 0, 90), self._types()
         tokens = await self.fresh_tokens(session)
-        query = {"fields": self.require("trade_fields"), "page_size": str(size)}
+        query = {"fields": self.require("trade_fields"), "page_size": str(size),
+                 "type": types}
         if days:
             now = datetime.now(CHINA_TZ)
             query |= {"start_created": (now - timedelta(days=days)).strftime(TIME_FORMAT),
@@ -268,8 +286,11 @@ class TaobaoProvider(PlatformProvider):
         payload = await self.call(method, session, {"tid": order.order_id, "is_split": "0"})
         try:
             trace = parse_trace(payload, rules.actions, method, rules.kinds, rules.carriers)
-        except TopError as exc:
-            # One trade without a trace must not fail the sync: its waybills stay tracked.
+        except (TopError, ProviderChanged) as exc:
+            # One trade without a readable trace must not fail the sync: the trace is extra
+            # detail, its waybills stay tracked by the tracking provider. (An answer the
+            # session or throttling refused is not a TopError here: unwrap raises those as
+            # AuthorizationNeeded / RateLimited, and they stop the sync as they should.)
             log.warning("taobao: no trace for order %s: %s", order.order_id, exc.message)
             return
         if trace.waybill is None:

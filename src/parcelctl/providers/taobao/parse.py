@@ -9,6 +9,7 @@ answers ``out_sid``, ``company_name``, ``status`` and ``trace_list.transit_step_
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,8 @@ from .tables import (
     TRADE_STATUS,
     UNPAID,
 )
+
+log = logging.getLogger("parcelctl.providers.taobao")
 
 TRADES = "taobao.trades.sold.get"
 FULLINFO = "taobao.trade.fullinfo.get"
@@ -162,14 +165,27 @@ def parse_trace(payload: Any, actions: Mapping[str, Status] = ACTION_STATUS,
     number = _id(body["out_sid"], "out_sid") if body.get("out_sid") else ""
     company = as_str(body.get("company_name"))
     events = []
+    unread = 0
     for raw in _items(body.get("trace_list"), "transit_step_info", "trace_list"):
         step = expect_dict(raw, NAME, "transit_step_info")
         action = as_str(step.get("action"))
+        try:
+            # status_time is a String of no stated format; the metadata's own example is
+            # "2010-8-10 15：23：00" (full-width colons; strptime takes the unpadded fields).
+            when = parse_time(as_str(step.get("status_time")).replace("：", ":"),
+                              "status_time")
+        except ProviderChanged:
+            # The trace is extra detail: a step whose time cannot be read is left out
+            # rather than losing the whole trace (or the sync).
+            unread += 1
+            continue
         events.append(TrackingEvent(
-            time=parse_time(step.get("status_time"), "status_time"),
-            description=as_str(step.get("status_desc")),
+            time=when, description=as_str(step.get("status_desc")),
             status=actions.get(action), raw_code=action,
         ))
+    if unread:
+        log.warning("taobao: %d trace step(s) of %s skipped: their status_time is not "
+                    "yyyy-MM-dd HH:mm:ss", unread, number or "a waybill")
     events.sort(key=lambda e: e.time)
     waybill = Waybill(number, carriers.get(company, ""), company) if number else None
     return Trace(waybill, as_str(body.get("status")), events)
