@@ -12,7 +12,8 @@ Every service is mounted under its own prefix (``/kuaidi100``, ``/17track``, …
 * ``POST /_sandbox/service/NAME``     service-specific settings (``Service.configure``)
 
 Fault kinds: ``http500`` ``http502`` ``http503`` ``429`` ``429_retry_after`` ``hang``
-``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``.
+``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``; service-specific:
+``endless_cursor`` (Kuaishou: every page answers a new cursor, never "nomore").
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from . import dataset as ds
 from .base import Clock, Request, Response, Service, Stats, html_response, json_response
 
 FAULT_KINDS = ("http500", "http502", "http503", "429", "429_retry_after", "hang", "reset",
-               "truncated", "html200", "wrong_shape", "business", "slow")
+               "truncated", "html200", "wrong_shape", "business", "slow", "endless_cursor")
 
 
 @dataclass(slots=True)
@@ -150,6 +151,9 @@ class Sandbox:
                                  "<body>请稍后再试</body></html>", 200)
         if kind == "wrong_shape":
             return json_response({"unexpected": [1, 2, 3], "data": "surprise"})
+        special = service.special_fault(kind, request)
+        if special is not None:
+            return special
         return service.business_error(request)
 
     def _control(self, request: Request, path: str) -> Response:

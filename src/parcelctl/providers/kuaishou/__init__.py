@@ -7,29 +7,37 @@ rotating ``/oauth2/refresh_token``) and signed calls to ``open.order.cursor.list
 The platform returns no traces (§8): waybills are tracked through a tracking provider, with
 ``expressCode`` mapped to a parcelctl carrier code by a crosswalk kept as data.
 
-UNKNOWN in the sheet, made configurable:
+Business calls answer problems with small gateway codes (errata K1–K3, protocol.py): 24/26
+(and 22) mean "link again", 21 is renewed with the refresh token first, 27/28 are a wrong
+signature, and throttling is an envelope: "Exceed qps limit" is waited out and asked again
+(a few times), a used-up daily quota stops the account until the next day (China time).
 
-* ``token_error_codes`` — which codes mean "access token invalid" on API calls
-  (default ``[100200102]``, the OAuth access_denied code);
-* ``credential_error_codes`` — codes meaning "app key / signature rejected" (default
-  ``[100200101, "K1004"]``: unauthorized_client and the FAQ's 验签失败 title);
-* ``express_codes`` — kuaidi100 codes for most Kuaishou carriers (only the major ones are
-  built in; unmapped codes give carrier ``""`` with the raw code kept);
-* the throttle answer — HTTP 429 is handled by the HTTP client; any other shape surfaces as a
-  ProviderError with the platform's message.
+Made configurable where the vendor gives no number:
+
+* ``token_error_codes`` — codes meaning "access token invalid": refresh, then ask again
+  (default ``[100200102, 21]``);
+* ``credential_error_codes`` — further codes meaning "app key / signature rejected"
+  (default ``[100200101, 27, 28]``);
+* ``express_codes`` — kuaidi100 codes for Kuaishou carriers beyond the built-in ones;
+* ``max_pages_per_window`` / ``max_pages_per_run`` — a cursor that never says "nomore" is
+  stopped there (issue 16): 2,000 pages of 50 = 100,000 orders in one 7-day window, 10,000
+  pages (≥ 35 s at the documented 300 QPS) in one sync.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from ...errors import ConfigError
+from ...errors import ConfigError, ProviderError
 from ...http import HttpClient, gather_or_cancel, json_body, register_secret
 from ...models import Order, TokenSet, utcnow
 from ..base import AccountSession, ConfigKey, PlatformProvider, as_str
@@ -54,8 +62,11 @@ from .protocol import (
     plan_windows,
     raise_for_result,
     sign,
+    throttle_kind,
 )
 from .tables import EXPRESS_CODES, ORDER_STATUS, SKIPPED_STATUSES
+
+log = logging.getLogger("parcelctl.providers.kuaishou")
 
 __all__ = [
     "DEFAULT_ACCESS_TTL", "DEFAULT_REFRESH_TTL", "EXPRESS_CODES", "NAME", "NOMORE",
@@ -64,7 +75,18 @@ __all__ = [
     "parse_orders", "parse_token", "plan_windows", "raise_for_result", "sign",
 ]
 
-MAX_PAGES = 10_000
+#: Defaults of max_pages_per_window / max_pages_per_run (see the module docstring).
+MAX_PAGES_PER_WINDOW = 2_000
+MAX_PAGES_PER_RUN = 10_000
+#: A throttled ("Exceed qps limit") call is asked this many times in all before giving up.
+QPS_ATTEMPTS = 5
+
+
+@dataclass(slots=True)
+class _PageBudget:
+    """Pages left for the whole walk, shared by every window."""
+
+    left: int
 
 
 # -- the provider ---------------------------------------------------------------------------
@@ -105,9 +127,13 @@ class KuaishouProvider(PlatformProvider):
         ConfigKey("window_days", "days per order-list query (max 7)", default=7),
         ConfigKey("page_size", "orders per page (max 50)", default=50),
         ConfigKey("token_error_codes", "result codes meaning 'access token invalid' "
-                  "(undocumented)", default=[100200102]),
+                  "(21: ResponseParser.php of kwaishop-php-sdk)", default=[100200102, 21]),
         ConfigKey("credential_error_codes", "codes meaning 'app key or signature rejected' "
-                  "(undocumented)", default=[100200101, "K1004"]),
+                  "(27/28: same source)", default=[100200101, 27, 28]),
+        ConfigKey("max_pages_per_window", "stop an order list that has not ended after this "
+                  "many pages in one window", default=MAX_PAGES_PER_WINDOW),
+        ConfigKey("max_pages_per_run", "stop an import that has not ended after this many "
+                  "pages in all", default=MAX_PAGES_PER_RUN),
     )
 
     def __init__(self, settings: Mapping[str, Any], http: HttpClient) -> None:
@@ -154,16 +180,22 @@ class KuaishouProvider(PlatformProvider):
         windows, query_type = plan_windows(utcnow(), session.since, history_days=history,
                                            window_days=window)
         lock = asyncio.Lock()  # one refresh at a time, even with every window in flight
-        pages: asyncio.Queue[list[Order] | BaseException | None] = asyncio.Queue()
+        per_window = self._bounded("max_pages_per_window", 1, 1_000_000)
+        budget = _PageBudget(self._bounded("max_pages_per_run", 1, 10_000_000))
+        # Bounded: a window that fetches faster than the pages are stored waits here, so
+        # pages are held only until they are handed on (issue 16: an endless cursor grew
+        # memory by 14 MB/s through an unbounded queue).
+        pages: asyncio.Queue[list[Order] | BaseException | None] = asyncio.Queue(
+            maxsize=len(windows) + 1)
 
         async def walk_all() -> None:
             try:
-                await gather_or_cancel([self._walk(session, lock, b, e, query_type,
-                                                   pages.put_nowait) for b, e in windows])
+                await gather_or_cancel([self._walk(session, lock, b, e, query_type, pages.put,
+                                                   per_window, budget) for b, e in windows])
             except Exception as exc:  # handed to the consumer, raised there
-                pages.put_nowait(exc)
+                await pages.put(exc)
             else:
-                pages.put_nowait(None)
+                await pages.put(None)
 
         runner = asyncio.ensure_future(walk_all())
         newest: dict[str, datetime] = {}
@@ -184,7 +216,8 @@ class KuaishouProvider(PlatformProvider):
                 await asyncio.gather(runner, return_exceptions=True)
 
     async def _walk(self, session: AccountSession, lock: asyncio.Lock, begin: int, end: int,
-                    query_type: int, emit: Callable[[list[Order]], None]) -> None:
+                    query_type: int, emit: Callable[[list[Order]], Awaitable[None]],
+                    per_window: int, budget: _PageBudget) -> None:
         """One window, page by page. The next page is asked for before this one is parsed:
         the parsing then overlaps the next round trip instead of lengthening the chain."""
 
@@ -196,26 +229,40 @@ class KuaishouProvider(PlatformProvider):
 
         carriers = self._carriers()
         cursor = ""
+        seen = {cursor}  # a cursor sent before would walk the same pages again, forever
         pending = fetch(cursor)
         try:
-            for _ in range(MAX_PAGES):
+            for _ in range(per_window):
                 payload = self._checked(await pending)
                 following = page_cursor(payload)
                 if following is not None:
-                    if following in ("", cursor):  # would loop forever
+                    if following in seen:
                         raise self.changed("the order list returned a cursor that does not "
                                            "advance")
+                    if len(seen) >= per_window:
+                        raise self._endless(f"{per_window} pages in one window",
+                                            "max_pages_per_window")
+                    if budget.left <= 0:
+                        raise self._endless("all the pages one sync may read",
+                                            "max_pages_per_run")
+                    budget.left -= 1
+                    seen.add(following)
                     cursor = following
                     pending = fetch(cursor)
                     await asyncio.sleep(0)  # let it leave before the parsing below
-                emit(page_orders(payload, session.account, carriers))
+                await emit(page_orders(payload, session.account, carriers))
                 if following is None:
                     return
-            raise self.changed(f"the order list did not end after {MAX_PAGES} pages")
         finally:
             if not pending.done():
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
+
+    def _endless(self, what: str, key: str) -> ProviderError:
+        return ProviderError(
+            f"the order list did not end after {what} (the platform kept answering a new "
+            "cursor); nothing of this import was saved", provider=NAME,
+            hint=f"if the shop really has that many orders, raise providers.{NAME}.{key}")
 
     async def _call(self, session: AccountSession, lock: asyncio.Lock, method: str,
                     param: Mapping[str, Any]) -> Any:
@@ -234,15 +281,27 @@ class KuaishouProvider(PlatformProvider):
         return payload
 
     async def _send(self, method: str, param: Mapping[str, Any], access_token: str) -> Any:
+        """One signed call; "Exceed qps limit" answers are waited out and sent again."""
         sign_method = self.require("sign_method")
-        params = {"access_token": access_token, "appkey": self.require("app_key"),
-                  "method": method, "version": "1",
-                  "param": json.dumps(param, ensure_ascii=False, separators=(",", ":")),
-                  "signMethod": sign_method, "timestamp": str(int(time.time() * 1000))}
-        params["sign"] = sign(params, self.require("sign_secret"), sign_method)
-        response = await self.http.request("GET", f"{self.url()}/{method.replace('.', '/')}",
-                                           params=params)
-        return json_body(response, NAME)
+        for attempt in range(1, QPS_ATTEMPTS + 1):
+            params = {"access_token": access_token, "appkey": self.require("app_key"),
+                      "method": method, "version": "1",
+                      "param": json.dumps(param, ensure_ascii=False, separators=(",", ":")),
+                      "signMethod": sign_method, "timestamp": str(int(time.time() * 1000))}
+            params["sign"] = sign(params, self.require("sign_secret"), sign_method)
+            response = await self.http.request(
+                "GET", f"{self.url()}/{method.replace('.', '/')}", params=params)
+            payload = json_body(response, NAME)
+            if attempt == QPS_ATTEMPTS or throttle_kind(payload) != "qps":
+                return payload
+            # The QPS is the app's (FAQ K1008): every window of this provider pauses, not
+            # just this one (the limiter holds them all back until the wait is over).
+            wait = min(8.0, self.http.retry.base_delay * 2.0 ** (attempt - 1))
+            wait *= 0.5 + random.random() / 2
+            self.http.limiter.penalize(wait)
+            log.debug("%s: throttled (qps), retry %d in %.2fs", NAME, attempt, wait)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _token_invalid(self, payload: Any) -> bool:
         if not isinstance(payload, dict) or as_str(payload.get("result")) == "1":

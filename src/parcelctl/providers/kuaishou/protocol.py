@@ -19,9 +19,12 @@ from ...errors import (
     ConfigError,
     ProviderChanged,
     ProviderError,
+    QuotaExceeded,
+    RateLimited,
     TransientError,
 )
 from ...http import redact
+from ...models import CHINA_TZ, utcnow
 from ..base import as_str, expect_dict
 
 NAME = "kuaishou"
@@ -68,6 +71,27 @@ WINDOW_ERRORS: dict[int, str] = {
     300019: "SEARCH TIME RANGE EXPAND LIMIT",
 }
 
+#: Gateway codes of business calls (errata K1): the link must be made again. 24 and 26 are
+#: the official FAQ's (K0006 AUTHORIZATION_REVOKED: revoked, a test user's 10 days over, or
+#: the service subscription ended; K0005 主账号不存在: the authorizing sub-account was
+#: deleted); 21 and 22 are the authentication/authorization groups of
+#: ``whalesky-labs/kwaishop-php-sdk`` ``src/Client/Pipeline/ResponseParser.php`` (21 is
+#: renewed with the refresh token first: ``token_error_codes``).
+REAUTH_ERRORS: dict[int, str] = {
+    21: "the platform no longer accepts this authorization",
+    22: "the authorization lacks the order permission (merchant_order)",
+    24: "the shop's authorization was revoked or ran out (test users: after 10 days; "
+        "services: when the subscription ends)",
+    26: "the account that authorized parcelctl no longer exists",
+}
+#: Signature failures (same PHP SDK); FAQ K1004 is titled 验签失败 (errata K3: "K1004" is
+#: the article's number, not a code the API returns).
+SIGNATURE_CODES = frozenset({27, 28})
+#: Throttling (errata K2; FAQ K1008 for the texts, the PHP SDK for the codes): the QPS kind
+#: passes in a moment, the quota kind only the next day.
+QPS_CODES = frozenset({15, 16, 17, 802000})
+QUOTA_CODES = frozenset({1016, 1017})
+
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
@@ -107,7 +131,32 @@ def codes_of(payload: Mapping[str, Any]) -> set[str]:
     return {as_str(payload.get(k)) for k in ("result", "code", "sub_code")} - {""}
 
 
-def raise_for_result(payload: Any, *, credential_codes: Iterable[str] = ("100200101", "K1004")
+def throttle_kind(payload: Any) -> str | None:
+    """"qps", "quota" or None for a failed envelope. The FAQ's texts decide first ("Exceed
+    qps limit…", "Exceed quota limit…", "[1017] exceed quota limit…"), then the codes."""
+    if not isinstance(payload, dict):
+        return None
+    text = " ".join(as_str(payload.get(k)) for k in ("error_msg", "msg", "sub_msg")).lower()
+    if "exceed qps limit" in text:
+        return "qps"
+    if "exceed quota limit" in text:
+        return "quota"
+    codes = codes_of(payload)
+    if codes & {str(c) for c in QUOTA_CODES}:
+        return "quota"
+    if codes & {str(c) for c in QPS_CODES}:
+        return "qps"
+    return None
+
+
+def next_quota_day(now: datetime) -> datetime:
+    """When the daily quota starts again: the next midnight in China time (the platform's
+    day; FAQ K1008 says "次日再进行调用")."""
+    local = now.astimezone(CHINA_TZ)
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def raise_for_result(payload: Any, *, credential_codes: Iterable[str] = ("100200101",)
                      ) -> dict[str, Any]:
     """Return the envelope when ``result == 1``; otherwise raise the matching error (§2.5, §5)."""
     data = expect_dict(payload, NAME, "the answer")
@@ -124,6 +173,22 @@ def envelope_error(data: Mapping[str, Any], result: int, credential_codes: set[s
     if result in OAUTH_ERRORS:
         cls, what, hint = OAUTH_ERRORS[result]
         return cls(f"{what}{suffix}", provider=NAME, hint=hint)
+    kind = throttle_kind(data)
+    if kind == "quota":
+        reset = next_quota_day(utcnow()).strftime("%Y-%m-%d %H:%M %z")
+        return QuotaExceeded(
+            f"daily API quota used up; next sync after {reset[:-2]}:{reset[-2:]}{suffix}",
+            provider=NAME, hint="a test user gets 2,000 calls a day; the app's quota is "
+            "raised in the Kuaishou console")
+    if kind == "qps":
+        return RateLimited(f"the platform is throttling this app{suffix}", provider=NAME,
+                           hint="parcelctl will try again on the next sync")
+    if result in REAUTH_ERRORS:
+        return AuthorizationNeeded(f"{REAUTH_ERRORS[result]}{suffix}", provider=NAME,
+                                   hint=_LINK_HINT)
+    if result in SIGNATURE_CODES:
+        return AuthError(f"the platform rejected the request signature{suffix}",
+                         provider=NAME, hint=_CRED_HINT + " and sign_method")
     if result in WINDOW_ERRORS:
         return ProviderError(f"the platform refused the time window parcelctl asked for "
                              f"({result} {WINDOW_ERRORS[result]})", provider=NAME,
