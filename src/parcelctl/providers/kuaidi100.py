@@ -36,6 +36,7 @@ from ..errors import (
 )
 from ..http import json_body
 from ..models import CHINA_TZ, CarrierCandidate, Status, TrackingEvent, TrackRequest, TrackResult
+from ..pickup import extract_pickup_codes
 from .base import ConfigKey, TrackingProvider, as_str, expect_dict, expect_list, map_status
 
 NAME = "kuaidi100"
@@ -56,9 +57,11 @@ STATE_STATUS: dict[str, Status] = {
     "301": Status.DELIVERED,  # 本人签收
     "302": Status.DELIVERED,  # 派件异常后签收
     "303": Status.DELIVERED,  # 代签
-    "304": Status.DELIVERED,  # 投柜或站签收
-    "6": Status.RETURNED,  # 退回
-    "4": Status.RETURNED,  # 退签
+    # 投柜或站签收: a locker or station signed for it, so for the person it waits there
+    # (errata Q3, as Cainiao's GTMS_STA_SIGNED); still polled until it is collected.
+    "304": Status.READY_FOR_PICKUP,
+    "6": Status.RETURNED,  # 退回: on its way back, still tracked (RETURNING_STATES)
+    "4": Status.RETURNED,  # 退签: the return is over
     "401": Status.CANCELLED,  # 已销单
     "14": Status.EXCEPTION,  # 拒签
     "7": Status.IN_TRANSIT,  # 转投
@@ -82,6 +85,13 @@ STATE_NAMES: dict[str, str] = {
     "柜或驿站超时未取": "205", "无法联系": "206", "超区": "207", "滞留": "208", "破损": "209",
     "销单": "210", "清关": "8", "待清关": "10", "清关中": "11", "已清关": "12", "清关异常": "13",
 }
+
+#: "快件正处于返回发货人的途中" (errata Q2): the parcel still moves, so it is still tracked
+#: (slowly) until state 4, a signed-for scan after it, or polling.stale_days of silence.
+RETURNING_STATES = frozenset({"6"})
+#: A 400 that names the carrier code (errata Q1: "找不到对应公司" is the usual text) is that
+#: parcel's problem; any other 400 is the account's (missing fields, unpaid, not enabled).
+CARRIER_400_TEXTS = ("找不到对应公司", "快递公司")
 
 #: Basic states; any other code is an advanced (more specific) one.
 BASIC_STATES = frozenset({"0", "1", "2", "3", "4", "5", "6", "7", "8", "14"})
@@ -146,7 +156,7 @@ def _return_code(payload: dict[str, Any], number: str, carrier: str) -> TrackRes
     code = as_str(payload.get("returnCode"))
     remote = as_str(payload.get("message"))[:80]
     if code == "400":
-        if "快递公司" in remote:  # 不支持此快递公司: this parcel's carrier code, not the account
+        if any(text in remote for text in CARRIER_400_TEXTS):
             return _item_error(number, carrier, UsageError(
                 f"kuaidi100 does not support carrier code '{carrier}' ({remote})",
                 hint="pass another --carrier CODE"), code)
@@ -207,8 +217,16 @@ def parse_query(payload: Any, number: str, carrier: str) -> TrackResult:
     # The newest event's advanced code is the most specific; the top-level state may be only
     # the basic one (e.g. "5" while the parcel sits in a locker: "501").
     code = newest if newest and newest not in BASIC_STATES else (state or newest)
-    return TrackResult(number, com, map_status(STATE_STATUS, code, NAME) if code
-                       else Status.UNKNOWN, events=events, raw_status=code)
+    status = map_status(STATE_STATUS, code, NAME) if code else Status.UNKNOWN
+    returning = code in RETURNING_STATES
+    if status is Status.DELIVERED and any(e.raw_code in RETURNING_STATES for e in events):
+        status = Status.RETURNED  # signed for after it went back: by the sender (Q2)
+    pickup = None
+    if status is Status.READY_FOR_PICKUP:  # 501/304: the code is in the texts, if anywhere
+        pickup = next((codes[0] for e in events[:3] if (codes := extract_pickup_codes(
+            e.description))), None)
+    return TrackResult(number, com, status, events=events, raw_status=code,
+                       pickup_code=pickup, returning=returning)
 
 
 def parse_autonumber(payload: Any) -> list[CarrierCandidate]:

@@ -229,5 +229,5 @@ class SeventeenTrackProvider(TrackingProvider):
                 req.number, req.carrier or got.carrier, got.status,
                 events=list(got.events), raw_status=got.raw_status,
                 pickup_code=got.pickup_code, no_info=got.no_info, error=got.error,
-                error_kind=got.error_kind))
+                error_kind=got.error_kind, returning=got.returning))
         return results

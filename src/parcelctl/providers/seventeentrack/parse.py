@@ -20,7 +20,13 @@ from .protocol import (
     describe_error,
     raise_for_envelope,
 )
-from .tables import DEFAULT_CARRIERS, EVENT_STAGE_MAP, STATUS_MAP, SUB_STATUS_MAP
+from .tables import (
+    DEFAULT_CARRIERS,
+    EVENT_STAGE_MAP,
+    RETURNING_STAGES,
+    STATUS_MAP,
+    SUB_STATUS_MAP,
+)
 
 log = logging.getLogger("parcelctl.providers.17track")
 
@@ -135,12 +141,15 @@ def parse_track_item(item: dict[str, Any], carriers: Mapping[int, str] | None = 
             log.warning("%s: unmapped sub_status %r, using status %r", NAME, sub, main)
         status = map_status(STATUS_MAP, main, NAME)
     events = parse_events(info)
+    returning = sub in RETURNING_STAGES or (not sub and main in RETURNING_STAGES)
+    if status is Status.DELIVERED and any(e.raw_code in RETURNING_STAGES for e in events):
+        status = Status.RETURNED  # delivered after it went back: to the sender (errata Q2)
     pickup = None
     if status is Status.READY_FOR_PICKUP:  # 17TRACK has no field for it: read the texts
         pickup = next((codes[0] for e in events
                        if (codes := extract_pickup_codes(e.description))), None)
     return TrackResult(number, carrier, status, events=events, raw_status=sub or main,
-                       pickup_code=pickup,
+                       pickup_code=pickup, returning=returning,
                        no_info=main == "NotFound" or (not main and not events))
 
 

@@ -54,3 +54,7 @@ MILESTONE_MAP: dict[str, Status] = {
     "Delivered": Status.DELIVERED, "Returning": Status.RETURNED, "Returned": Status.RETURNED,
 }
 EVENT_STAGE_MAP: dict[str, Status] = STATUS_MAP | MILESTONE_MAP | SUB_STATUS_MAP
+
+#: On the way back to the sender (errata Q2: 17TRACK's sub-status tables): ``returned`` but
+#: still tracked until Exception_Returned, a delivered scan after it, or polling.stale_days.
+RETURNING_STAGES = frozenset({"Exception_Returning", "Returning"})
