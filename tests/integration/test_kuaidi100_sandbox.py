@@ -109,7 +109,7 @@ def fault(sandbox: Sandbox, kind: str, endpoint: str = "query", count: int = 1,
     ("JT0006968326954", "jtexpress", None, Status.RETURNED),
     ("DPK364112047425", "debangwuliu", None, Status.INFO_RECEIVED),
     ("JDVA11408814483", "jd", None, Status.OUT_FOR_DELIVERY),
-    ("RB123456785CN", "ems", None, Status.EXCEPTION),
+    ("RB123456785CN", "youzhengguoji", None, Status.EXCEPTION),
     ("50905742808412", "huitongkuaidi", None, Status.EXCEPTION),
     ("1240921381750", "youzhengguonei", None, Status.INFO_RECEIVED),
     ("75312345678901", "zhongtong", "13912345678", Status.CANCELLED),
@@ -269,7 +269,7 @@ def test_request_counting(sandbox: Sandbox) -> None:
 # -- carrier detection -----------------------------------------------------------------------
 @pytest.mark.parametrize(("number", "first"), [
     ("YT6247854916511", "yuantong"), ("SF1321934960512", "shunfeng"),
-    ("75312345678901", "zhongtong"), ("RB123456785CN", "ems"),
+    ("75312345678901", "zhongtong"), ("RB123456785CN", "youzhengguoji"),
     ("1240921381750", "youzhengguonei"), ("4321", None),
 ])
 def test_detect_carrier(sandbox: Sandbox, number: str, first: str | None) -> None:

@@ -178,18 +178,29 @@ def test_promised_ship_time() -> None:
 def test_express_codes_unknown_and_override() -> None:
     payload = _order_payload(40)
     payload["data"]["orderList"][0]["orderLogisticsInfo"] = [
-        {"expressNo": "A1", "expressCode": 53}, {"expressNo": "B2", "expressCode": "4"},
-        {"expressNo": "A1", "expressCode": 53}]  # duplicate package entry
+        {"expressNo": "A1", "expressCode": 40}, {"expressNo": "B2", "expressCode": "4"},
+        {"expressNo": "A1", "expressCode": 40}]  # duplicate package entry
     orders, _ = parse_orders(payload, "a")
     assert [(w.number, w.carrier, w.raw_carrier) for w in orders[0].waybills] == [
-        ("A1", "", "53"), ("B2", "shunfeng", "4")]
-    orders, _ = parse_orders(payload, "a", EXPRESS_CODES | {"53": "debangkuaidi"})
-    assert orders[0].waybills[0].carrier == "debangkuaidi"
+        ("A1", "", "40"), ("B2", "shunfeng", "4")]  # 40 安能快递: kuaidi100 code unknown
+    orders, _ = parse_orders(payload, "a", EXPRESS_CODES | {"40": "annengwuliu"})
+    assert orders[0].waybills[0].carrier == "annengwuliu"
 
 
 def test_crosswalk_covers_the_major_carriers() -> None:
     assert EXPRESS_CODES["109"] == "jtexpress" and EXPRESS_CODES["9"] == "zhongtong"
     assert "13" not in EXPRESS_CODES and "5" not in EXPRESS_CODES  # UNKNOWN in the sheet
+
+
+def test_crosswalk_has_the_errata_k4_entries() -> None:
+    """Errata K4 (3SDK code tables): expressCode entries the sheet lacked; every code they
+    name is one parcelctl can show."""
+    from parcelctl.carriers import CARRIER_NAMES
+
+    k4 = {"53": "debangkuaidi", "113": "danniao", "127": "fengwang", "97": "youzhengbk",
+          "12": "zhongtongkuaiyun", "7": "yundakuaiyun"}
+    assert {code: EXPRESS_CODES.get(code) for code in k4} == k4
+    assert set(EXPRESS_CODES.values()) <= set(CARRIER_NAMES)
 
 
 @pytest.mark.parametrize("mutate", [

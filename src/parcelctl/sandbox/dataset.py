@@ -101,7 +101,8 @@ CURATED: list[Shipment] = [
         _e(-30, "out_for_delivery", "Out for delivery", "Brussels"),
         _e(-20, "delivered", "Package delivered", "Brussels"),
     ], cross_border=True),
-    Shipment("RB123456785CN", "ems", [
+    # UPU S10 R… CN: China Post international mail, not EMS (errata N1).
+    Shipment("RB123456785CN", "youzhengguoji", [
         _e(-200, "accepted", "Shipment information received", "Guangzhou"),
         _e(-150, "in_transit", "Departed from origin country", "Guangzhou"),
         _e(-60, "customs", "Arrived at destination customs", "Warsaw"),

@@ -40,10 +40,13 @@ CUSTOMER = "SANDBOX0000CUSTOMER0000000000001"
 KEY = "sandboxKuaidi100Key"
 _BEIJING = timezone(timedelta(hours=8))
 
-#: Carrier codes this simulator accepts in ``com`` (kuaidi100.md §8, plus Cainiao).
+#: Carrier codes this simulator accepts in ``com`` (kuaidi100.md §8, plus Cainiao; errata
+#: N1 youzhengguoji, Q4 debangkuaidi, K4 the Kuaishou crosswalk's codes).
 KNOWN_COM = frozenset({
     "shunfeng", "zhongtong", "yuantong", "shentong", "yunda", "huitongkuaidi", "ems", "jd",
     "zhaijisong", "jtexpress", "debangwuliu", "youzhengguonei", "shunfengkuaiyun", "cainiao",
+    "youzhengguoji", "debangkuaidi", "danniao", "fengwang", "youzhengbk", "zhongtongkuaiyun",
+    "yundakuaiyun",
 })
 #: Carriers whose parcels need ``phone`` (newest realtime doc).
 PHONE_COM = frozenset({"shunfeng", "shunfengkuaiyun", "zhongtong"})

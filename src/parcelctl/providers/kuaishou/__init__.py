@@ -122,7 +122,7 @@ class KuaishouProvider(PlatformProvider):
         ConfigKey("redirect_uri", "callback registered for the app",
                   default="http://127.0.0.1:8976/callback"),
         ConfigKey("express_codes", "overrides of the expressCode -> carrier code table, "
-                  'e.g. {"53" = "debangkuaidi"}', default=None),
+                  'e.g. {"40" = "annengwuliu"}', default=None),
         ConfigKey("history_days", "days of orders read on the first sync (max 90)", default=90),
         ConfigKey("window_days", "days per order-list query (max 7)", default=7),
         ConfigKey("page_size", "orders per page (max 50)", default=50),
@@ -321,7 +321,7 @@ class KuaishouProvider(PlatformProvider):
             raise ConfigError("express_codes must be a table of expressCode = carrier code",
                               provider=NAME,
                               hint=f"e.g. parcelctl config set providers.{NAME}.express_codes "
-                                   "'{\"53\" = \"debangkuaidi\"}'")
+                                   "'{\"40\" = \"annengwuliu\"}'")
         return EXPRESS_CODES | {as_str(k): as_str(v) for k, v in extra.items()}
 
     def _bounded(self, key: str, low: int, high: int) -> int:

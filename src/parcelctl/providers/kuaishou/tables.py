@@ -22,11 +22,15 @@ ORDER_STATUS: dict[str, Status] = {
 }
 SKIPPED_STATUSES = frozenset({"10"})
 
-#: expressCode -> kuaidi100 ``com`` (kuaishou.md §7: the codes are OD 物流公司编号.md, the
-#: kuaidi100 column is CONS; override with ``providers.kuaishou.express_codes``). Codes
-#: whose kuaidi100 code is unknown are absent.
+#: expressCode -> kuaidi100 ``com``. The codes are OD 物流公司编号.md (kuaishou.md §7); the
+#: kuaidi100 column is CONS for the first group and errata K4 (3SDK code tables) for the
+#: second. Override with ``providers.kuaishou.express_codes``; codes whose kuaidi100 code
+#: is unknown are absent (carrier "" with the raw code kept).
 EXPRESS_CODES: dict[str, str] = {
     "1": "huitongkuaidi", "2": "ems", "3": "shentong", "4": "shunfeng", "6": "yuantong",
     "8": "youzhengguonei", "9": "zhongtong", "10": "zhaijisong", "11": "yunda", "14": "jd",
     "17": "debangwuliu", "109": "jtexpress",
+    # errata K4
+    "53": "debangkuaidi", "113": "danniao", "127": "fengwang", "97": "youzhengbk",
+    "12": "zhongtongkuaiyun", "7": "yundakuaiyun",
 }
