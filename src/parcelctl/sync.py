@@ -39,6 +39,7 @@ from .services import (
     save_tokens,
     tracking_provider_name,
 )
+from .spool import PageSpool
 from .store import Change, Store, iso
 
 log = logging.getLogger("parcelctl.sync")
@@ -218,6 +219,7 @@ class Syncer:
                                               last_error=str(exc))
         finally:
             writer.rollback()  # anything else (a bug, Ctrl-C): nothing half-written stays
+            writer.pages.close()
             if http is not None:
                 unit.requests = http.requests_sent
                 await http.aclose()
@@ -354,7 +356,7 @@ class _StreamedImport:
         self.store = store
         self.gate = gate
         self.write = write
-        self.pages: list[list[Order]] = []  # every page so far, to write again after a yield
+        self.pages = PageSpool()  # every page so far, to write again after a yield
         self.written = 0  # pages of ``pages`` inside the open transaction
         self.changes: list[Change] = []  # what the written pages changed
         self.open = False
@@ -415,7 +417,7 @@ class _StreamedImport:
         self.opened_at = time.monotonic()
 
     def _flush(self) -> None:
-        for page in self.pages[self.written:]:
+        for page in self.pages.read(self.written):
             self.changes.extend(self.write(page))
             self.written += 1
 
