@@ -19,9 +19,8 @@ Made configurable where the vendor gives no number:
 * ``credential_error_codes`` — further codes meaning "app key / signature rejected"
   (default ``[100200101, 27, 28]``);
 * ``express_codes`` — kuaidi100 codes for Kuaishou carriers beyond the built-in ones;
-* ``max_pages_per_window`` / ``max_pages_per_run`` — a cursor that never says "nomore" is
-  stopped there (issue 16): 2,000 pages of 50 = 100,000 orders in one 7-day window, 10,000
-  pages (≥ 35 s at the documented 300 QPS) in one sync.
+* ``max_pages_per_window`` / ``max_pages_per_run`` — where a cursor that never says
+  "nomore" is stopped (issue 16; the defaults' reasons are in settings.py).
 """
 
 from __future__ import annotations
@@ -29,15 +28,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from ...errors import ConfigError, ProviderError
 from ...http import HttpClient, gather_or_cancel, json_body, register_secret
 from ...models import Order, TokenSet, utcnow
 from ..base import AccountSession, ConfigKey, PlatformProvider, as_str
@@ -64,6 +60,17 @@ from .protocol import (
     sign,
     throttle_kind,
 )
+from .settings import (
+    MAX_PAGES_PER_RUN,
+    MAX_PAGES_PER_WINDOW,
+    QPS_ATTEMPTS,
+    PageBudget,
+    bounded,
+    carriers,
+    code_set,
+    endless_error,
+    qps_wait,
+)
 from .tables import EXPRESS_CODES, ORDER_STATUS, SKIPPED_STATUSES
 
 log = logging.getLogger("parcelctl.providers.kuaishou")
@@ -74,20 +81,6 @@ __all__ = [
     "KuaishouProvider", "envelope_error", "merge_orders", "page_cursor", "page_orders",
     "parse_orders", "parse_token", "plan_windows", "raise_for_result", "sign",
 ]
-
-#: Defaults of max_pages_per_window / max_pages_per_run (see the module docstring).
-MAX_PAGES_PER_WINDOW = 2_000
-MAX_PAGES_PER_RUN = 10_000
-#: A throttled ("Exceed qps limit") call is asked this many times in all before giving up.
-QPS_ATTEMPTS = 5
-
-
-@dataclass(slots=True)
-class _PageBudget:
-    """Pages left for the whole walk, shared by every window."""
-
-    left: int
-
 
 # -- the provider ---------------------------------------------------------------------------
 class KuaishouProvider(PlatformProvider):
@@ -174,14 +167,14 @@ class KuaishouProvider(PlatformProvider):
     async def iter_orders(self, session: AccountSession) -> AsyncIterator[list[Order]]:
         """Every window walked at once; pages come out as they arrive, each order once
         (windows may touch at their edges: a repeat is passed on only if it is newer)."""
-        history = self._bounded("history_days", 1, 90)
-        window = self._bounded("window_days", 1, 7)
-        self._bounded("page_size", 1, 50)
+        history = bounded(self.settings, "history_days", 1, 90)
+        window = bounded(self.settings, "window_days", 1, 7)
+        bounded(self.settings, "page_size", 1, 50)
         windows, query_type = plan_windows(utcnow(), session.since, history_days=history,
                                            window_days=window)
         lock = asyncio.Lock()  # one refresh at a time, even with every window in flight
-        per_window = self._bounded("max_pages_per_window", 1, 1_000_000)
-        budget = _PageBudget(self._bounded("max_pages_per_run", 1, 10_000_000))
+        per_window = bounded(self.settings, "max_pages_per_window", 1, 1_000_000)
+        budget = PageBudget(bounded(self.settings, "max_pages_per_run", 1, 10_000_000))
         # Bounded: a window that fetches faster than the pages are stored waits here, so
         # pages are held only until they are handed on (issue 16: an endless cursor grew
         # memory by 14 MB/s through an unbounded queue).
@@ -217,17 +210,17 @@ class KuaishouProvider(PlatformProvider):
 
     async def _walk(self, session: AccountSession, lock: asyncio.Lock, begin: int, end: int,
                     query_type: int, emit: Callable[[list[Order]], Awaitable[None]],
-                    per_window: int, budget: _PageBudget) -> None:
+                    per_window: int, budget: PageBudget) -> None:
         """One window, page by page. The next page is asked for before this one is parsed:
         the parsing then overlaps the next round trip instead of lengthening the chain."""
 
         def fetch(cursor: str) -> asyncio.Future[Any]:
-            param = {"orderViewStatus": 1, "pageSize": self._bounded("page_size", 1, 50),
+            param = {"orderViewStatus": 1, "pageSize": bounded(self.settings, "page_size", 1, 50),
                      "sort": 1, "queryType": query_type, "beginTime": begin, "endTime": end,
                      "cpsType": 0, "cursor": cursor}
             return asyncio.ensure_future(self._call(session, lock, ORDER_METHOD, param))
 
-        carriers = self._carriers()
+        table = carriers(self.settings)
         cursor = ""
         seen = {cursor}  # a cursor sent before would walk the same pages again, forever
         pending = fetch(cursor)
@@ -240,29 +233,23 @@ class KuaishouProvider(PlatformProvider):
                         raise self.changed("the order list returned a cursor that does not "
                                            "advance")
                     if len(seen) >= per_window:
-                        raise self._endless(f"{per_window} pages in one window",
+                        raise endless_error(f"{per_window} pages in one window",
                                             "max_pages_per_window")
                     if budget.left <= 0:
-                        raise self._endless("all the pages one sync may read",
+                        raise endless_error("all the pages one sync may read",
                                             "max_pages_per_run")
                     budget.left -= 1
                     seen.add(following)
                     cursor = following
                     pending = fetch(cursor)
                     await asyncio.sleep(0)  # let it leave before the parsing below
-                await emit(page_orders(payload, session.account, carriers))
+                await emit(page_orders(payload, session.account, table))
                 if following is None:
                     return
         finally:
             if not pending.done():
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
-
-    def _endless(self, what: str, key: str) -> ProviderError:
-        return ProviderError(
-            f"the order list did not end after {what} (the platform kept answering a new "
-            "cursor); nothing of this import was saved", provider=NAME,
-            hint=f"if the shop really has that many orders, raise providers.{NAME}.{key}")
 
     async def _call(self, session: AccountSession, lock: asyncio.Lock, method: str,
                     param: Mapping[str, Any]) -> Any:
@@ -296,8 +283,7 @@ class KuaishouProvider(PlatformProvider):
                 return payload
             # The QPS is the app's (FAQ K1008): every window of this provider pauses, not
             # just this one (the limiter holds them all back until the wait is over).
-            wait = min(8.0, self.http.retry.base_delay * 2.0 ** (attempt - 1))
-            wait *= 0.5 + random.random() / 2
+            wait = qps_wait(attempt, self.http.retry.base_delay)
             self.http.limiter.penalize(wait)
             log.debug("%s: throttled (qps), retry %d in %.2fs", NAME, attempt, wait)
             await asyncio.sleep(wait)
@@ -306,35 +292,12 @@ class KuaishouProvider(PlatformProvider):
     def _token_invalid(self, payload: Any) -> bool:
         if not isinstance(payload, dict) or as_str(payload.get("result")) == "1":
             return False
-        return bool(codes_of(payload) & self._code_set("token_error_codes"))
-
-    # -- settings ---------------------------------------------------------------------------
-    def _code_set(self, key: str) -> set[str]:
-        value = self.settings.get(key) or []
-        if not isinstance(value, list):
-            value = [value]
-        return {as_str(v) for v in value} - {""}
-
-    def _carriers(self) -> dict[str, str]:
-        extra = self.settings.get("express_codes") or {}
-        if not isinstance(extra, Mapping):
-            raise ConfigError("express_codes must be a table of expressCode = carrier code",
-                              provider=NAME,
-                              hint=f"e.g. parcelctl config set providers.{NAME}.express_codes "
-                                   "'{\"40\" = \"annengwuliu\"}'")
-        return EXPRESS_CODES | {as_str(k): as_str(v) for k, v in extra.items()}
-
-    def _bounded(self, key: str, low: int, high: int) -> int:
-        value = self.settings.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"'{key}' must be a whole number from {low} to {high}",
-                              provider=NAME,
-                              hint=f"run: parcelctl config set providers.{NAME}.{key} {high}")
-        return value
+        return bool(codes_of(payload) & code_set(self.settings, "token_error_codes"))
 
     def _checked(self, payload: Any) -> Any:
         """Raise for a failed envelope, honouring the configured credential codes."""
-        raise_for_result(payload, credential_codes=self._code_set("credential_error_codes"))
+        codes = code_set(self.settings, "credential_error_codes")
+        raise_for_result(payload, credential_codes=codes)
         return payload
 
 
