@@ -154,7 +154,7 @@ def test_endless_cursor_is_bounded_and_keeps_no_pages(sandbox: Any) -> None:
 
     started = time.monotonic()
     run(sandbox, scenario)
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 90  # 130,000 requests before the bound
     walked = requests(sandbox, "order_list")
     assert walked <= 40 * 13 + KuaishouProvider.concurrency
 
