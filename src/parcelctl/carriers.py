@@ -34,18 +34,19 @@ CARRIER_NAMES: Final[dict[str, tuple[str, str]]] = {
     "jd": ("京东物流", "JD Logistics"),
     "zhaijisong": ("宅急送", "ZJS Express"),
     "jtexpress": ("极兔速递", "J&T Express"),
-    "debangwuliu": ("德邦快递", "Deppon Express"),
+    "debangwuliu": ("德邦", "Deppon"),
+    # Beside debangwuliu (errata Q4, 3SDK code tables).
+    "debangkuaidi": ("德邦快递", "Deppon Express"),
     "youzhengguonei": ("邮政快递包裹", "China Post parcel"),
-    "cainiao": ("菜鸟", "Cainiao"),
-    # Codes below: errata.md Q4 (debangkuaidi), K4 (third-party Kuaishou -> Kuaidi100
-    # crosswalks) and N1 (UPU S10 R/L/U/C items are China Post international mail).
-    "debangkuaidi": ("德邦快递", "Deppon Express (parcel)"),
+    # UPU S10 R/L/U/C items from China (errata N1).
+    "youzhengguoji": ("邮政国际包裹", "China Post International"),
+    # Kuaishou expressCode crosswalk entries (errata K4, 3SDK code tables).
     "danniao": ("菜鸟速递 (丹鸟)", "Cainiao Express (Danniao)"),
     "fengwang": ("丰网速运", "Fengwang Express"),
     "youzhengbk": ("邮政标准快递", "China Post standard express"),
-    "youzhengguoji": ("国际包裹", "China Post international mail"),
     "zhongtongkuaiyun": ("中通快运", "ZTO Freight"),
     "yundakuaiyun": ("韵达快运", "Yunda Freight"),
+    "cainiao": ("菜鸟", "Cainiao"),
 }
 
 # (regex, carrier codes best first, confidence), ordered: the first match wins.
@@ -60,10 +61,14 @@ _RULES: Final[tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...]] = tuple(
         (r"^DPK\d{12}$", ("debangwuliu",), "high"),
         # Lazada/Cainiao cross-border also uses YT + 13 digits, hence only medium.
         (r"^YT\d{13}$", ("yuantong",), "medium"),
-        # UPU S10 items: ...CN is China Post (EMS/international mail); a foreign suffix
-        # (e.g. EM263999513JP) is still tracked through the postal network, less surely.
-        (r"^[A-Z]{2}\d{9}CN$", ("ems",), "medium"),
-        (r"^[A-Z]{2}\d{9}[A-Z]{2}$", ("ems",), "low"),
+        # UPU S10 items (errata N1): only E-prefixed ones are EMS; R, L, U and C (registered,
+        # letter, unregistered, parcel) from China are China Post international mail. A
+        # foreign suffix (e.g. EM263999513JP) is tracked through the postal network, less
+        # surely; other service letters are a guess.
+        (r"^E[A-Z]\d{9}CN$", ("ems",), "medium"),
+        (r"^[RLUC][A-Z]\d{9}CN$", ("youzhengguoji",), "medium"),
+        (r"^E[A-Z]\d{9}[A-Z]{2}$", ("ems",), "low"),
+        (r"^[A-Z]{2}\d{9}[A-Z]{2}$", ("youzhengguoji",), "low"),
         (r"^LP\d{11,14}([A-Z]{2})?$", ("cainiao",), "low"),
         (r"^77\d{13}$", ("shentong",), "medium"),
         (r"^(43|46)\d{13}$|^3\d{12}$", ("yunda",), "low"),

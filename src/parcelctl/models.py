@@ -56,6 +56,9 @@ class TrackResult:
     error: str | None = None
     #: Error class name for per-item errors, e.g. "PhoneRequired".
     error_kind: str | None = None
+    #: ``returned`` while still on its way back to the sender: polled (slowly) until the
+    #: return ends or goes quiet for polling.stale_days (DESIGN's status vocabulary).
+    returning: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """When to look at a parcel again: one place for the whole polling policy.
 
 Each status has an interval; the provider's minimum interval is a floor; jitter spreads
-load; parcels with no new event for ``stale_days`` are polled rarely; final statuses never.
+load; parcels with no new event for ``stale_days`` are polled rarely; final statuses never,
+except a parcel still on its way back (``returned`` + returning): every ``polling.returned``
+minutes until the return ends or goes quiet for ``stale_days`` (errata Q2).
 All intervals are configurable under ``[polling]`` (minutes), e.g.
 ``parcelctl config set polling.in_transit 180``.
 """
@@ -24,6 +26,7 @@ DEFAULT_MINUTES: dict[str, int] = {
     Status.EXCEPTION.value: 720,
     Status.UNKNOWN.value: 360,
     Status.AWAITING_SHIPMENT.value: 360,
+    Status.RETURNED.value: 1440,  # only while returning: slowly, it is not coming to you
 }
 
 
@@ -56,9 +59,13 @@ class Policy:
         return last_event is not None and now - last_event > timedelta(days=self.stale_days)
 
     def next_check(self, status: str, now: datetime, *, provider_min_minutes: int,
-                   last_event: datetime | None = None) -> datetime | None:
-        """None = never again (delivered, returned, cancelled)."""
-        if status in {s.value for s in FINAL_STATUSES}:  # delivered, returned, cancelled
+                   last_event: datetime | None = None, returning: bool = False
+                   ) -> datetime | None:
+        """None = never again (delivered, returned, cancelled; a return that went quiet)."""
+        if status == Status.RETURNED.value and returning:
+            if self.is_stale(last_event, now):
+                return None
+        elif status in {s.value for s in FINAL_STATUSES}:  # delivered, returned, cancelled
             return None
         minutes = float(self.minutes.get(status, DEFAULT_MINUTES[Status.UNKNOWN.value]))
         if self.is_stale(last_event, now):

@@ -439,8 +439,9 @@ class Store:
     def due(self, now: datetime, *, force: bool = False,
             providers: Iterable[str] | None = None) -> list[sqlite3.Row]:
         """Active waybills whose next check has come (``force``: every active waybill)."""
+        # `returned` is polled only while on its way back (next_check_at set; errata Q2).
         sql = ("SELECT * FROM parcels WHERE active = 1 AND kind = 'waybill'"
-               " AND status NOT IN ('returned')")
+               " AND (status != 'returned' OR next_check_at IS NOT NULL)")
         args: list[Any] = []
         if not force:
             sql += " AND (next_check_at IS NULL OR next_check_at <= ?)"
@@ -454,7 +455,7 @@ class Store:
     def next_due(self) -> str | None:
         row = self.db.execute(
             "SELECT min(next_check_at) FROM parcels WHERE active = 1 AND kind = 'waybill'"
-            " AND status != 'returned'").fetchone()
+            " AND (status != 'returned' OR next_check_at IS NOT NULL)").fetchone()
         return row[0] if row else None
 
     def archive(self, pid: int, archived: bool = True) -> None:

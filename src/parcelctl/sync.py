@@ -28,7 +28,7 @@ from . import boundary
 from .config import Config
 from .errors import AuthorizationNeeded, ConfigError, ExitCode, ParcelctlError
 from .http import gather_or_cancel
-from .models import Order, TrackRequest, TrackResult, utcnow
+from .models import Order, Status, TrackRequest, TrackResult, utcnow
 from .policy import Policy
 from .providers import registry
 from .providers.base import AccountSession
@@ -40,6 +40,7 @@ from .services import (
     save_tokens,
     tracking_provider_name,
 )
+from .spool import PageSpool
 from .store import Change, Store, iso
 
 log = logging.getLogger("parcelctl.sync")
@@ -230,6 +231,7 @@ class Syncer:
                                               last_error=str(exc))
         finally:
             writer.rollback()  # anything else (a bug, Ctrl-C): nothing half-written stays
+            writer.pages.close()
             if http is not None:
                 unit.requests = http.requests_sent
                 await http.aclose()
@@ -323,8 +325,16 @@ class Syncer:
             result.pickup_code = _pickup_code(result)
         last_event = max((e.time for e in result.events), default=None)
         status = result.status.value if result.error is None else str(row["status"])
+        # On its way back (polled although `returned`): an error keeps it so, and a signed-for
+        # answer ends the return (it reached the sender), as a provider's own answer would.
+        was_returning = row["status"] == "returned" and row["next_check_at"] is not None
+        returning = result.returning if result.error is None else was_returning
+        if result.error is None and was_returning and status == "delivered":
+            result.status, status = Status.RETURNED, "returned"
+        if returning and last_event is None and row["last_event_utc"]:
+            last_event = datetime.fromisoformat(str(row["last_event_utc"]))
         next_at = self.policy.next_check(status, now, provider_min_minutes=min_minutes,
-                                         last_event=last_event)
+                                         last_event=last_event, returning=returning)
         change = self.store.apply_result(int(row["id"]), result, next_check_at=next_at,
                                          checked_at=now)
         return change if change.status_changed or change.new_events else None
@@ -364,7 +374,7 @@ class _StreamedImport:
         self.store = store
         self.gate = gate
         self.write = write
-        self.pages: list[list[Order]] = []  # every page so far, to write again after a yield
+        self.pages = PageSpool()  # every page so far, to write again after a yield
         self.written = 0  # pages of ``pages`` inside the open transaction
         self.changes: list[Change] = []  # what the written pages changed
         self.open = False
@@ -425,7 +435,7 @@ class _StreamedImport:
         self.opened_at = time.monotonic()
 
     def _flush(self) -> None:
-        for page in self.pages[self.written:]:
+        for page in self.pages.read(self.written):
             self.changes.extend(self.write(page))
             self.written += 1
 

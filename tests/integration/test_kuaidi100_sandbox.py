@@ -109,7 +109,7 @@ def fault(sandbox: Sandbox, kind: str, endpoint: str = "query", count: int = 1,
     ("JT0006968326954", "jtexpress", None, Status.RETURNED),
     ("DPK364112047425", "debangwuliu", None, Status.INFO_RECEIVED),
     ("JDVA11408814483", "jd", None, Status.OUT_FOR_DELIVERY),
-    ("RB123456785CN", "ems", None, Status.EXCEPTION),
+    ("RB123456785CN", "youzhengguoji", None, Status.EXCEPTION),
     ("50905742808412", "huitongkuaidi", None, Status.EXCEPTION),
     ("1240921381750", "youzhengguonei", None, Status.INFO_RECEIVED),
     ("75312345678901", "zhongtong", "13912345678", Status.CANCELLED),
@@ -127,8 +127,10 @@ def test_dataset_parcels(sandbox: Sandbox, number: str, carrier: str, phone: str
 
 def test_timeline_details_and_clock(sandbox: Sandbox) -> None:
     result = track(sandbox, "YT6247854916511", "yuantong")
-    assert len(result.events) == 7 and result.raw_status == "304"
-    assert result.events[1].status is Status.READY_FOR_PICKUP
+    # Collected by the buyer (301) after the station signed for it (304, errata Q3).
+    assert len(result.events) == 7 and result.raw_status == "301"
+    assert (result.events[1].raw_code, result.events[1].status) == (
+        "304", Status.READY_FOR_PICKUP)
     assert result.events[0].location == "成都市"
     assert result.pickup_code is None
     assert track(sandbox, "SF1321934960512", "shunfeng", "1234").status is Status.IN_TRANSIT
@@ -139,8 +141,10 @@ def test_timeline_details_and_clock(sandbox: Sandbox) -> None:
 
 def test_basic_result_mode(sandbox: Sandbox) -> None:
     result = track(sandbox, "773027491214552", "shentong", resultv2="")
-    # No per-event codes: the top-level (basic) state "5" is all there is.
-    assert result.status is Status.OUT_FOR_DELIVERY
+    # No per-event codes: the top-level (basic) state is all there is, and for a parcel a
+    # station signed for (304) that is "3" 签收: only resultv2=4 (the default) tells them
+    # apart (errata Q3).
+    assert result.status is Status.DELIVERED
     assert all(e.status is None for e in result.events)
 
 
@@ -265,7 +269,7 @@ def test_request_counting(sandbox: Sandbox) -> None:
 # -- carrier detection -----------------------------------------------------------------------
 @pytest.mark.parametrize(("number", "first"), [
     ("YT6247854916511", "yuantong"), ("SF1321934960512", "shunfeng"),
-    ("75312345678901", "zhongtong"), ("RB123456785CN", "ems"),
+    ("75312345678901", "zhongtong"), ("RB123456785CN", "youzhengguoji"),
     ("1240921381750", "youzhengguonei"), ("4321", None),
 ])
 def test_detect_carrier(sandbox: Sandbox, number: str, first: str | None) -> None:

@@ -63,9 +63,17 @@ class LockProbe(threading.Thread):
         db.close()
 
 
+@pytest.mark.parametrize("keep", [None, 1])
 def test_a_stalled_platform_gets_the_write_lock_back(sandbox: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     keep: int | None) -> None:
+    """``keep=1``: the pages written before the stall are held on disk, not in memory
+    (issue 16 #4), and still written again, each once, at the end."""
     monkeypatch.setattr(sync._StreamedImport, "STALL_SECONDS", 0.3)
+    if keep is not None:
+        from parcelctl.spool import PageSpool
+
+        monkeypatch.setattr(PageSpool, "KEEP", keep)
     config = _linked(sandbox)
     config.paths.ensure()
     with Store(config.paths.db_file):

@@ -61,7 +61,8 @@ def test_ambiguous_postal_row_offers_both_codes() -> None:
     ("JT0006968326954", "jtexpress", "high"),
     ("DPK364112047425", "debangwuliu", "high"),
     ("YT9693083639795", "yuantong", "medium"),
-    ("RB123456785CN", "ems", "medium"),
+    ("RB123456785CN", "youzhengguoji", "medium"),
+    ("EA123456785CN", "ems", "medium"),
     ("EM263999513JP", "ems", "low"),
     ("LP00123456789012", "cainiao", "low"),
     ("LP00123456789012NL", "cainiao", "low"),
@@ -120,6 +121,24 @@ def test_validate_number_rejects_with_one_line(raw: str) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert "5–40 letters and digits" in message
+
+
+@pytest.mark.parametrize(("number", "code"), [
+    ("RB123456785CN", "youzhengguoji"), ("LK123456785CN", "youzhengguoji"),
+    ("UA123456785CN", "youzhengguoji"), ("CP123456785CN", "youzhengguoji"),
+    ("EA123456785CN", "ems"), ("EE123456785CN", "ems"),
+])
+def test_s10_only_e_items_are_ems(number: str, code: str) -> None:
+    """Errata N1 (UPU S10 standard): only E-prefixed items are EMS; R, L, U and C prefixes
+    from China are China Post international mail (Kuaidi100 ``youzhengguoji``)."""
+    found = carriers.hint(number)
+    assert found is not None and found.code == code
+
+
+def test_deppon_express_code_exists_beside_deppon() -> None:
+    """Errata Q4 (3SDK code tables): ``debangkuaidi`` (德邦快递) beside ``debangwuliu``."""
+    assert carriers.carrier_label("debangkuaidi") == "德邦快递 (Deppon Express)"
+    assert carriers.carrier_label("debangwuliu") != carriers.carrier_label("debangkuaidi")
 
 
 def test_validate_number_truncates_huge_input() -> None:

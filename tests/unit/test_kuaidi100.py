@@ -51,7 +51,7 @@ EXPECTED_STATES: dict[str, Status] = {
     "1003": Status.IN_TRANSIT,
     "5": Status.OUT_FOR_DELIVERY, "501": Status.READY_FOR_PICKUP,
     "3": Status.DELIVERED, "301": Status.DELIVERED, "302": Status.DELIVERED,
-    "303": Status.DELIVERED, "304": Status.DELIVERED,
+    "303": Status.DELIVERED, "304": Status.READY_FOR_PICKUP,
     "6": Status.RETURNED,
     "4": Status.RETURNED, "401": Status.CANCELLED, "14": Status.EXCEPTION,
     "7": Status.IN_TRANSIT,
@@ -123,13 +123,15 @@ def test_golden_basic_shentong() -> None:
 def test_golden_v4_yuantong() -> None:
     result = k.parse_query(load_fixture("kuaidi100-query-v4-events.json"), "YT6247854916511",
                            "yuantong")
-    assert (result.status, result.raw_status) == (Status.DELIVERED, "304")
+    # 304: the station signed for it; the person still collects it (errata Q3).
+    assert (result.status, result.raw_status) == (Status.READY_FOR_PICKUP, "304")
     assert len(result.events) == 12
     codes = [e.raw_code for e in result.events]
     assert codes[:4] == ["304", "501", "5", "0"]
     assert codes[-1] == "1"
     assert [e.status for e in result.events[:4]] == [
-        Status.DELIVERED, Status.READY_FOR_PICKUP, Status.OUT_FOR_DELIVERY, Status.IN_TRANSIT]
+        Status.READY_FOR_PICKUP, Status.READY_FOR_PICKUP, Status.OUT_FOR_DELIVERY,
+        Status.IN_TRANSIT]
     assert result.events[1].location == "四川,成都市,双流区"  # areaName when location empty
     assert result.events[0].location == ""  # areaName null
     assert result.events[1].time == datetime(2022, 1, 13, 17, 16, 34, tzinfo=CHINA_TZ)
@@ -190,7 +192,7 @@ def test_newest_advanced_code_beats_basic_top_level_state() -> None:
 
 def test_top_level_state_used_when_newest_event_is_basic_or_missing() -> None:
     result = k.parse_query(_payload("304", [_ev("2024-05-01 10:00:00", "3")]), "N", "c")
-    assert (result.status, result.raw_status) == (Status.DELIVERED, "304")
+    assert (result.status, result.raw_status) == (Status.READY_FOR_PICKUP, "304")
     result = k.parse_query(_payload("401", [_ev("2024-05-01 10:00:00")]), "N", "c")
     assert result.status is Status.CANCELLED
 
@@ -248,6 +250,40 @@ def test_408_is_per_item_phone_required() -> None:
 def test_400_unsupported_carrier_is_per_item() -> None:
     result = k.parse_query(_shape_a("400", "不支持此快递公司"), "N", "foo")
     assert result.error_kind == "UsageError" and result.error and "'foo'" in result.error
+
+
+def test_400_cannot_find_carrier_is_per_item() -> None:
+    """Errata Q1 (several independent clients): the usual 400 text for a wrong carrier code
+    is "找不到对应公司" — no "快递公司" in it — and it is that parcel's problem."""
+    result = k.parse_query(_shape_a("400", "找不到对应公司"), "N", "foo")
+    assert result.error_kind == "UsageError" and result.error and "'foo'" in result.error
+    with pytest.raises(AuthError):  # 贵公司没授权: the account's problem, not the carrier's
+        k.parse_query(_shape_a("400", "提交的数据不完整，或者贵公司没授权"), "N", "foo")
+
+
+def test_returning_state_6_is_returned_and_still_tracked() -> None:
+    """Errata Q2 (Kuaidi100 official doc, apifox api-8562559): 6 = on its way back (still
+    tracked), 4 = the return is over; a signed-for scan after 6 is the sender's."""
+    back = k.parse_query(_payload("6", [_ev("2024-05-02 10:00:00", "6"),
+                                        _ev("2024-05-01 10:00:00", "0")]), "N", "c")
+    assert (back.status, back.returning) == (Status.RETURNED, True)
+    over = k.parse_query(_payload("4", [_ev("2024-05-03 10:00:00", "4"),
+                                        _ev("2024-05-02 10:00:00", "6")]), "N", "c")
+    assert (over.status, over.returning) == (Status.RETURNED, False)
+    signed = k.parse_query(_payload("3", [_ev("2024-05-03 10:00:00", "301"),
+                                          _ev("2024-05-02 10:00:00", "6")]), "N", "c")
+    assert (signed.status, signed.returning) == (Status.RETURNED, False)
+    plain = k.parse_query(_payload("3", [_ev("2024-05-03 10:00:00", "301")]), "N", "c")
+    assert plain.status is Status.DELIVERED
+
+
+def test_station_signed_304_has_its_pickup_code() -> None:
+    """Errata Q3 (Kuaidi100 official doc): 304 = a locker or station signed for it; the
+    pickup code in the text is read (pickup.py), as for 501."""
+    result = k.parse_query(_payload("3", [
+        _ev("2024-05-03 10:00:00", "304", text="快件已由菜鸟驿站代收，请凭取件码 3-2-1107 取件"),
+        _ev("2024-05-02 10:00:00", "5")]), "N", "c")
+    assert (result.status, result.pickup_code) == (Status.READY_FOR_PICKUP, "3-2-1107")
 
 
 def test_other_shape_b_status_raises() -> None:
@@ -354,7 +390,7 @@ def _track(req: TrackRequest) -> Callable[[k.Kuaidi100Provider], Any]:
 def test_request_is_a_signed_form_post() -> None:
     rec = Recorder(load_fixture("kuaidi100-query-v4-events.json"))
     result = _run(rec, _track(TrackRequest("YT6247854916511", "yuantong")))
-    assert result.status is Status.DELIVERED
+    assert result.status is Status.READY_FOR_PICKUP  # 304 (errata Q3)
     (request,) = rec.requests
     assert request.method == "POST"
     assert str(request.url) == "https://poll.kuaidi100.com/poll/query.do"

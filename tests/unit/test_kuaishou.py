@@ -22,6 +22,8 @@ from parcelctl.errors import (
     ConfigError,
     ProviderChanged,
     ProviderError,
+    QuotaExceeded,
+    RateLimited,
     TransientError,
 )
 from parcelctl.http import HttpClient
@@ -176,18 +178,29 @@ def test_promised_ship_time() -> None:
 def test_express_codes_unknown_and_override() -> None:
     payload = _order_payload(40)
     payload["data"]["orderList"][0]["orderLogisticsInfo"] = [
-        {"expressNo": "A1", "expressCode": 53}, {"expressNo": "B2", "expressCode": "4"},
-        {"expressNo": "A1", "expressCode": 53}]  # duplicate package entry
+        {"expressNo": "A1", "expressCode": 40}, {"expressNo": "B2", "expressCode": "4"},
+        {"expressNo": "A1", "expressCode": 40}]  # duplicate package entry
     orders, _ = parse_orders(payload, "a")
     assert [(w.number, w.carrier, w.raw_carrier) for w in orders[0].waybills] == [
-        ("A1", "", "53"), ("B2", "shunfeng", "4")]
-    orders, _ = parse_orders(payload, "a", EXPRESS_CODES | {"53": "debangkuaidi"})
-    assert orders[0].waybills[0].carrier == "debangkuaidi"
+        ("A1", "", "40"), ("B2", "shunfeng", "4")]  # 40 安能快递: kuaidi100 code unknown
+    orders, _ = parse_orders(payload, "a", EXPRESS_CODES | {"40": "annengwuliu"})
+    assert orders[0].waybills[0].carrier == "annengwuliu"
 
 
 def test_crosswalk_covers_the_major_carriers() -> None:
     assert EXPRESS_CODES["109"] == "jtexpress" and EXPRESS_CODES["9"] == "zhongtong"
     assert "13" not in EXPRESS_CODES and "5" not in EXPRESS_CODES  # UNKNOWN in the sheet
+
+
+def test_crosswalk_has_the_errata_k4_entries() -> None:
+    """Errata K4 (3SDK code tables): expressCode entries the sheet lacked; every code they
+    name is one parcelctl can show."""
+    from parcelctl.carriers import CARRIER_NAMES
+
+    k4 = {"53": "debangkuaidi", "113": "danniao", "127": "fengwang", "97": "youzhengbk",
+          "12": "zhongtongkuaiyun", "7": "yundakuaiyun"}
+    assert {code: EXPRESS_CODES.get(code) for code in k4} == k4
+    assert set(EXPRESS_CODES.values()) <= set(CARRIER_NAMES)
 
 
 @pytest.mark.parametrize("mutate", [
@@ -236,6 +249,46 @@ def test_every_oauth_error_code(code: int, error: type[Exception]) -> None:
         assert "run: parcelctl link kuaishou" in str(info.value)
 
 
+@pytest.mark.parametrize(("payload", "error"), [
+    ({"result": 24, "error_msg": "AUTHORIZATION_REVOKED"}, AuthorizationNeeded),
+    ({"result": 26, "data": None, "error_msg": "主账号不存在"}, AuthorizationNeeded),
+    ({"result": 21, "error_msg": "鉴权失败"}, AuthorizationNeeded),
+    ({"result": 22, "error_msg": "token中无scope权限"}, AuthorizationNeeded),
+    ({"result": 16, "error_msg": "Exceed qps limit, KEY [apiId:open.order.cursor.list;"
+      "appkey:ks1], MAX_QPS [300.0]"}, RateLimited),
+    ({"result": 802000, "error_msg": "busy"}, RateLimited),
+    ({"result": 0, "error_msg": "Exceed qps limit, KEY [apiId:x;appkey:ks1], MAX_QPS [300.0]"},
+     RateLimited),
+    ({"result": 1017, "error_msg": "[1017] exceed quota limit,[apiId:x;primaryUserId:1]"},
+     QuotaExceeded),
+    ({"result": 0, "error_msg": "Exceed quota limit, KEY [appkey:ks1;primaryUserId:2]"},
+     QuotaExceeded),
+    ({"result": 1016, "error_msg": "quota"}, QuotaExceeded),
+])
+def test_gateway_codes_of_business_calls(payload: dict[str, Any], error: type[Exception]
+                                         ) -> None:
+    """Errata K1/K2: official FAQ K0005, K0006, K1008 (``AndersonBY/kwaixiaodian-python-sdk``
+    ``docs/开发者支持文档/开放平台/``) and the code groups of ``whalesky-labs/kwaishop-php-sdk``
+    ``src/Client/Pipeline/ResponseParser.php``."""
+    with pytest.raises(error) as info:
+        raise_for_result(payload)
+    assert type(info.value) is error
+    if error is AuthorizationNeeded:
+        assert "run: parcelctl link kuaishou" in str(info.value)
+    if error is QuotaExceeded:
+        assert "daily API quota used up; next sync after" in str(info.value)
+
+
+def test_the_quota_day_ends_at_midnight_china_time() -> None:
+    """FAQ K1008: "次日再进行调用" — the next day is the platform's (China time)."""
+    from parcelctl.providers.kuaishou.protocol import next_quota_day
+
+    assert next_quota_day(datetime(2026, 12, 7, 15, 59, tzinfo=UTC)).isoformat() \
+        == "2026-12-08T00:00:00+08:00"
+    assert next_quota_day(datetime(2026, 12, 7, 16, 1, tzinfo=UTC)).isoformat() \
+        == "2026-12-09T00:00:00+08:00"
+
+
 @pytest.mark.parametrize("code", [300003, 300004, 300005, 300019])
 def test_window_errors_are_reported_as_bugs(code: int) -> None:
     with pytest.raises(ProviderError) as info:
@@ -245,8 +298,15 @@ def test_window_errors_are_reported_as_bugs(code: int) -> None:
 
 
 def test_signature_rejection_is_auth_error_and_other_errors_keep_the_message() -> None:
-    with pytest.raises(AuthError):
+    """27/28 are signature failures (``whalesky-labs/kwaishop-php-sdk``
+    ``src/Client/Pipeline/ResponseParser.php``); "K1004" is an FAQ article number (errata
+    K3), not a code: it means nothing special."""
+    for code in (27, 28):
+        with pytest.raises(AuthError):
+            raise_for_result({"result": code, "error_msg": "验签失败"})
+    with pytest.raises(ProviderError) as plain:
         raise_for_result({"result": 0, "code": "K1004", "msg": "验签失败"})
+    assert type(plain.value) is ProviderError
     with pytest.raises(ProviderError) as info:
         raise_for_result({"result": 123, "code": "", "sub_msg": "库存服务繁忙"})
     assert "库存服务繁忙" in str(info.value) and "123" in str(info.value)

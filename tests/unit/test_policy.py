@@ -160,7 +160,24 @@ def test_force_refreshes_every_active_parcel_but_never_final_ones(store: Store) 
             pid, _ = store.add_parcel(number, "shunfeng", tracking_provider="kuaidi100")
             store.db.execute("UPDATE parcels SET status=?, next_check_at=? WHERE id=?",
                              (status, iso(T0 + timedelta(hours=3)), pid))
+        # A return that ended has no next check (C1 above is still on its way back).
+        pid, _ = store.add_parcel("D1", "shunfeng", tracking_provider="kuaidi100")
+        store.db.execute("UPDATE parcels SET status='returned', next_check_at=NULL"
+                         " WHERE id=?", (pid,))
     assert store.due(T0) == []
-    assert [r["number"] for r in store.due(T0, force=True)] == ["A1"]
-    assert [r["number"] for r in store.due(T0 + timedelta(hours=3))] == ["A1"]
+    assert sorted(r["number"] for r in store.due(T0, force=True)) == ["A1", "C1"]
+    assert sorted(r["number"] for r in store.due(T0 + timedelta(hours=3))) == ["A1", "C1"]
     assert Status("in_transit").is_final is False
+
+
+def test_a_returning_parcel_is_polled_slowly_until_it_goes_quiet() -> None:
+    """Errata Q2 / DESIGN: `returned` on its way back is tracked every polling.returned
+    minutes until the return ends, or until no scan for polling.stale_days."""
+    policy = Policy.from_config({"returned": 600, "stale_days": 3, "jitter": 0})
+    recent = T0 - timedelta(days=1)
+    assert policy.next_check("returned", T0, provider_min_minutes=30,
+                             last_event=recent) is None  # the return ended
+    assert policy.next_check("returned", T0, provider_min_minutes=30, last_event=recent,
+                             returning=True) == T0 + timedelta(minutes=600)
+    assert policy.next_check("returned", T0, provider_min_minutes=30, returning=True,
+                             last_event=T0 - timedelta(days=4)) is None  # quiet

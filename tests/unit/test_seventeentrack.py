@@ -188,6 +188,26 @@ def test_every_sub_status(main: str, sub: str) -> None:
     assert result.events[0].status is expected
 
 
+def test_returning_is_returned_and_still_tracked_until_it_ends() -> None:
+    """Errata Q2 (17TRACK sub-status tables): Exception_Returning / milestone Returning is
+    the parcel on its way back; Exception_Returned, or a delivered scan after it, ends it."""
+    def event(when: str, stage: str) -> dict[str, Any]:
+        return {"time_iso": f"2024-05-0{when}T10:00:00+08:00",
+                "time_utc": f"2024-05-0{when}T02:00:00Z", "description": stage,
+                "location": "", "stage": stage}
+
+    (back,) = parse_trackinfo(trackinfo(info_item(
+        "ABC123456", "Exception", "Exception_Returning", [event("2", "Returning")])))
+    assert (back.status, back.returning) == (Status.RETURNED, True)
+    (over,) = parse_trackinfo(trackinfo(info_item(
+        "ABC123456", "Exception", "Exception_Returned", [event("3", "Returned")])))
+    assert (over.status, over.returning) == (Status.RETURNED, False)
+    (home,) = parse_trackinfo(trackinfo(info_item(
+        "ABC123456", "Delivered", "Delivered_Other",
+        [event("3", "Delivered"), event("2", "Returning")])))
+    assert (home.status, home.returning) == (Status.RETURNED, False)
+
+
 def test_status_tables_hold_nothing_undocumented() -> None:
     assert set(STATUS_MAP) == set(MAIN_STATUSES)
     assert set(SUB_STATUS_MAP) == {s for subs in SUB_STATUSES.values() for s in subs}

@@ -164,6 +164,11 @@ class Service(ABC):
         """The protocol's own answer when ``rate_limit`` is exceeded."""
         return json_response({"error": "too many requests"}, 429)
 
+    def special_fault(self, kind: str, request: Request) -> Response | None:
+        """A fault only this protocol has (e.g. Kuaishou's ``endless_cursor``); None = not
+        one of this service's."""
+        return None
+
     def business_error(self, request: Request) -> Response:
         """A documented business error of this protocol (fault kind ``business``)."""
         return json_response({"error": "business error"}, 200)

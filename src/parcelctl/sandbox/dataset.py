@@ -101,7 +101,8 @@ CURATED: list[Shipment] = [
         _e(-30, "out_for_delivery", "Out for delivery", "Brussels"),
         _e(-20, "delivered", "Package delivered", "Brussels"),
     ], cross_border=True),
-    Shipment("RB123456785CN", "ems", [
+    # UPU S10 R… CN: China Post international mail, not EMS (errata N1).
+    Shipment("RB123456785CN", "youzhengguoji", [
         _e(-200, "accepted", "Shipment information received", "Guangzhou"),
         _e(-150, "in_transit", "Departed from origin country", "Guangzhou"),
         _e(-60, "customs", "Arrived at destination customs", "Warsaw"),
@@ -117,6 +118,14 @@ CURATED: list[Shipment] = [
         _e(30, "arrived_city", "到达上海处理中心", "上海市"),
         _e(40, "at_station", "已投递到上海市浦东新区丰巢智能柜，取件码 692035", "上海市"),
         _e(60, "delivered_station", "已从丰巢智能柜取出", "上海市"),
+    ]),
+    # On its way back now, the return ends two days later (errata Q2: still tracked).
+    Shipment("1136281381675", "ems", [
+        _e(-100, "accepted", "【北京市邮政速递】已收寄", "北京市"),
+        _e(-90, "in_transit", "离开北京处理中心，发往昆明处理中心", "北京市"),
+        _e(-50, "refused", "收件人拒收", "昆明市"),
+        _e(-40, "returning", "快件正在退回寄件人途中", "昆明市"),
+        _e(48, "returned", "退回妥投：寄件人已签收", "北京市"),
     ]),
     Shipment("75312345678901", "zhongtong", [
         _e(-15, "accepted", "【杭州】 快件已揽收", "杭州市"),

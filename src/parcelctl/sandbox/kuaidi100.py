@@ -8,12 +8,15 @@ signing or parsing makes a test fail:
   received ``param`` (503 otherwise); ``param`` is JSON with ``com`` and ``num``. SF, SF
   Freight and ZTO parcels that have a phone need ``phone`` (full or last 4 digits, else 408).
   Unknown numbers, numbers without a visible event and a ``com`` that is not the parcel's
-  carrier answer 500 (no result), like the real service.
+  carrier answer 500 (no result), like the real service; a ``com`` kuaidi100 does not know
+  answers 400 "找不到对应公司" (errata Q1: the usual text, several independent clients).
 * ``POST /autonumber/auto`` — ``key`` and ``num`` (form or query string); answers an array
   of candidates from a small prefix table and the dataset; 701/601/201 error objects.
 
 Answers use the ``resultv2`` the client asked for (0/empty basic, 1 names, 4 and up codes).
-The top-level ``state`` is the *basic* parent of the newest event's code — the doc allows
+A parcel put in a locker or station is 501 (投柜或驿站), or 304 when the text says the station
+signed for it (代收/暂存: errata Q3, "快件已由快递柜或者驿站签收"); the recipient collecting it
+is 301. The top-level ``state`` is the *basic* parent of the newest event's code — the doc allows
 either form, and the basic one catches a client that ignores the per-event codes.
 No HTTP 429 is documented; ``throttled`` sends 429 with a 502 "服务器繁忙" envelope.
 Setting ``{"force_return_code": "502"}`` via ``/_sandbox/service/kuaidi100`` makes every
@@ -37,10 +40,13 @@ CUSTOMER = "SANDBOX0000CUSTOMER0000000000001"
 KEY = "sandboxKuaidi100Key"
 _BEIJING = timezone(timedelta(hours=8))
 
-#: Carrier codes this simulator accepts in ``com`` (kuaidi100.md §8, plus Cainiao).
+#: Carrier codes this simulator accepts in ``com`` (kuaidi100.md §8, plus Cainiao; errata
+#: N1 youzhengguoji, Q4 debangkuaidi, K4 the Kuaishou crosswalk's codes).
 KNOWN_COM = frozenset({
     "shunfeng", "zhongtong", "yuantong", "shentong", "yunda", "huitongkuaidi", "ems", "jd",
     "zhaijisong", "jtexpress", "debangwuliu", "youzhengguonei", "shunfengkuaiyun", "cainiao",
+    "youzhengguoji", "debangkuaidi", "danniao", "fengwang", "youzhengbk", "zhongtongkuaiyun",
+    "yundakuaiyun",
 })
 #: Carriers whose parcels need ``phone`` (newest realtime doc).
 PHONE_COM = frozenset({"shunfeng", "shunfengkuaiyun", "zhongtong"})
@@ -56,7 +62,7 @@ STAGE_CODES: dict[str, tuple[str, str, str]] = {
     "out_for_delivery": ("5", "派件", "5"),
     "at_station": ("501", "投柜或驿站", "5"),
     "delivered": ("301", "本人签收", "3"),
-    "delivered_station": ("304", "投柜或站签收", "3"),
+    "delivered_station": ("301", "本人签收", "3"),  # collected from the station by the buyer
     "failed_attempt": ("204", "派件异常", "2"),
     "problem": ("2", "疑难", "2"),
     "returning": ("6", "退回", "6"),
@@ -64,6 +70,18 @@ STAGE_CODES: dict[str, tuple[str, str, str]] = {
     "refused": ("14", "拒签", "14"),
     "cancelled": ("401", "已销单", "4"),
 }
+
+#: A station or locker signed for the parcel (errata Q3): kuaidi100's 304, still waiting.
+STATION_SIGNED = ("304", "投柜或站签收", "3")
+_STATION_SIGNED_WORDS = ("代收", "暂存")
+
+
+def stage_code(event: Event) -> tuple[str, str, str]:
+    """(code, state name, basic state) of one event."""
+    if event.stage == "at_station" and any(w in event.text for w in _STATION_SIGNED_WORDS):
+        return STATION_SIGNED
+    return STAGE_CODES[event.stage]
+
 
 #: Documented shape-A error messages (kuaidi100.md §2.6).
 ERRORS: dict[str, str] = {
@@ -155,7 +173,7 @@ class Kuaidi100Service(Service):
             return _error("400")
         if com not in KNOWN_COM:
             return json_response({"result": False, "returnCode": "400",
-                                  "message": "不支持此快递公司"})
+                                  "message": "找不到对应公司"})
         if not 6 <= len(num) <= 32:
             return _error("501")  # off-spec parameters are answered as a server error
         self.stats.record_number(self.name, num)
@@ -190,7 +208,7 @@ class Kuaidi100Service(Service):
     def _answer(self, shipment: Shipment, events: list[Event], resultv2: str) -> dict[str, Any]:
         newest_first = sorted(events, key=lambda e: e.hours, reverse=True)
         data = [self._event(e, resultv2) for e in newest_first]
-        basic = STAGE_CODES[newest_first[0].stage][2]
+        basic = stage_code(newest_first[0])[2]
         answer: dict[str, Any] = {
             "message": "ok", "nu": shipment.number, "ischeck": "1" if basic == "3" else "0",
             "condition": "F00", "com": shipment.carrier, "status": "200", "state": basic,
@@ -210,7 +228,7 @@ class Kuaidi100Service(Service):
                                 "location": ""}
         if resultv2 in ("", "0"):
             return item
-        code, name, _ = STAGE_CODES[event.stage]
+        code, name, _ = stage_code(event)
         item |= {"areaCode": None, "areaName": event.location or None, "status": name}
         if resultv2 != "1":
             item |= {"statusCode": code, "areaCenter": None, "areaPinYin": None}

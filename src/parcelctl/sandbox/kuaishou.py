@@ -4,13 +4,31 @@
 Where the sheet says UNKNOWN the sandbox picks an answer and says so here, so that nobody
 mistakes it for the real platform's behaviour:
 
+Vendor-confirmed (errata K1, K2: official FAQ K0005/K0006/K1008 mirrored in
+``AndersonBY/kwaixiaodian-python-sdk`` ``docs/开发者支持文档/开放平台/``):
+
+* a revoked link (``configure({"revoke": true})``) answers business calls with
+  ``{"result":24,"error_msg":"AUTHORIZATION_REVOKED"}``; a deleted sub-account with 26
+  "主账号不存在" (``configure({"account_gone": true})``);
+* throttling is an HTTP 200 error envelope, never HTTP 429: "Exceed qps limit, KEY […],
+  MAX_QPS [300.0]" past the QPS limit, "[1017] exceed quota limit,[…]" once the daily
+  quota is used (``configure({"daily_quota": N})``, counted per sandbox day in China time).
+
+Picked by the sandbox where the vendor gives the text but not the number (codes from the
+groups of ``whalesky-labs/kwaishop-php-sdk`` ``src/Client/Pipeline/ResponseParser.php``):
+QPS throttling is ``result`` 16; an invalid or expired access token is 21 "鉴权失败";
+a token without the scope is 22 "token中无scope权限" (FAQ K0003); a bad signature is 28
+"验签失败" (FAQ K1004's title; "K1004" itself is an article number, not a code).
+
+Where the sheet says UNKNOWN the sandbox picks an answer and says so here, so that nobody
+mistakes it for the real platform's behaviour:
+
 * denied authorization redirects with ``error=access_denied&error_description=…&state=…``;
-* a bad signature answers ``result 0, code "K1004", msg 验签失败`` (K1004 is an FAQ title);
-* an unknown ``appkey`` answers 100200101, an invalid/expired access token 100200102,
-  malformed parameters 100200100 — all with ``error``/``error_msg`` like the OAuth errors;
-* throttling is HTTP 429 with a Kuaishou-style envelope;
+* an unknown ``appkey`` answers 100200101, malformed parameters 100200100 — with
+  ``error``/``error_msg`` like the OAuth errors;
 * timestamps must be milliseconds, but no tolerance is enforced;
-* reusing a rotated refresh token works only inside ``refresh_grace_seconds`` (default 0).
+* reusing a rotated refresh token works only inside ``refresh_grace_seconds`` (default 0);
+* fault ``endless_cursor``: every page answers a cursor it has never sent before.
 """
 
 from __future__ import annotations
@@ -87,6 +105,11 @@ def oauth_error(code: int, detail: str = "", status: int = 200) -> Response:
     return json_response({"result": code, "error": OAUTH[code], "error_msg": detail}, status)
 
 
+def gateway_error(code: int, message: str) -> Response:
+    """The gateway's small codes (FAQ K0005/K0006): ``result`` and ``error_msg`` only."""
+    return json_response({"result": code, "error_msg": message})
+
+
 def api_error(code: int, detail: str) -> Response:
     return json_response({"result": code, "error": OAUTH.get(code, ""), "error_msg": detail,
                           "code": str(code), "msg": detail, "sub_code": "", "sub_msg": ""})
@@ -104,7 +127,10 @@ class KuaishouService(Service):
         self.refresh: dict[str, _Token] = {}
         self.settings: dict[str, Any] = {"deny": False, "refresh_grace_seconds": 0.0,
                                          "access_ttl": 172800.0, "refresh_ttl": 180 * 86400.0,
-                                         "open_id": OPEN_ID}
+                                         "open_id": OPEN_ID,
+                                         "daily_quota": None, "account_gone": False}
+        self._calls: dict[str, int] = {}  # China-time day -> business calls answered
+        self._endless = 0  # cursors handed out by the endless_cursor fault
         #: (beginTime, endTime, queryType) of every window walk (first page only).
         self.windows: list[tuple[int, int, int]] = []
         self._sorted: dict[int, tuple[tuple[int, int], list[int], list[ShopOrder]]] = {}
@@ -125,10 +151,15 @@ class KuaishouService(Service):
             for key in ("refresh_grace_seconds", "access_ttl", "refresh_ttl"):
                 if key in settings:
                     self.settings[key] = float(settings[key])
-            if "deny" in settings:
-                self.settings["deny"] = bool(settings["deny"])
+            for key in ("deny", "account_gone"):
+                if key in settings:
+                    self.settings[key] = bool(settings[key])
             if "open_id" in settings:  # the next authorizations are another seller's
                 self.settings["open_id"] = str(settings["open_id"])
+            if "daily_quota" in settings:
+                quota = settings["daily_quota"]
+                self.settings["daily_quota"] = None if quota is None else int(quota)
+                self._calls.clear()
             if settings.get("revoke"):
                 for token in (*self.access.values(), *self.refresh.values()):
                     token.revoked = True
@@ -148,9 +179,16 @@ class KuaishouService(Service):
         return len(self.dataset.orders)
 
     def throttled(self) -> Response:
-        # UNKNOWN shape (§6): HTTP 429 so that generic clients back off.
-        return json_response({"result": 429, "error_msg": "请求过于频繁 (sandbox: real shape "
-                              "unknown)", "code": "429", "msg": "too many requests"}, 429)
+        # FAQ K1008: the QPS refusal is an envelope (HTTP 200), not HTTP 429 (errata K2).
+        return gateway_error(16, f"Exceed qps limit, KEY [apiId:open.order.cursor.list;"
+                                 f"appkey:{APP_KEY}], MAX_QPS [{self.rate_limit}]")
+
+    def special_fault(self, kind: str, request: Request) -> Response | None:
+        if kind != "endless_cursor":
+            return None
+        if ENDPOINTS.get(request.path) != "order_list":
+            return self.handle(request)
+        return self._order_list(request.params, endless=True)
 
     def business_error(self, request: Request) -> Response:
         return api_error(300004, "SEARCH TIME RANGE EXPAND 7 DAYS")
@@ -253,7 +291,17 @@ class KuaishouService(Service):
             "scopes": list(old.scopes)})
 
     # -- open.order.cursor.list -------------------------------------------------------------
-    def _order_list(self, p: dict[str, str]) -> Response:
+    def _quota_used(self) -> bool:
+        """Count one business call against the daily quota (FAQ K1008); True when over."""
+        quota: int | None = self.settings["daily_quota"]
+        if quota is None:
+            return False
+        day = (self.clock.now() + timedelta(hours=8)).date().isoformat()  # China time
+        with self._lock:
+            self._calls[day] = self._calls.get(day, 0) + 1
+            return self._calls[day] > quota
+
+    def _order_list(self, p: dict[str, str], *, endless: bool = False) -> Response:
         missing = [k for k in REQUIRED if not p.get(k)]
         if missing:
             return api_error(100200100, f"missing parameter {missing[0]}")
@@ -261,8 +309,7 @@ class KuaishouService(Service):
             return api_error(100200101, "invalid appkey")
         if p["signMethod"] not in ("MD5", "HMAC_SHA256") or not hmac.compare_digest(
                 p["sign"], ks_sign(p, SIGN_SECRET, p["signMethod"])):
-            return json_response({"result": 0, "error_msg": "验签失败", "code": "K1004",
-                                  "msg": "验签失败", "sub_code": "", "sub_msg": ""})
+            return gateway_error(28, "验签失败")
         if p["method"] != "open.order.cursor.list" or p["version"] != "1":
             return api_error(100200100, "method or version does not match the API")
         if not p["timestamp"].isdigit() or int(p["timestamp"]) < 10**12:
@@ -270,10 +317,17 @@ class KuaishouService(Service):
         now = self.clock.now()
         with self._lock:
             token = self.access.get(p["access_token"])
-        if token is None or token.revoked or token.expires_at <= now:
-            return api_error(100200102, "access_token invalid or expired")
+        if token is not None and token.revoked:
+            return gateway_error(24, "AUTHORIZATION_REVOKED")
+        if token is None or token.expires_at <= now:
+            return gateway_error(21, "鉴权失败: access_token invalid or expired")
+        if self.settings["account_gone"]:
+            return gateway_error(26, "主账号不存在")
         if "merchant_order" not in token.scopes:
-            return api_error(100200102, "token中无scope权限 (K0003)")
+            return gateway_error(22, "token中无scope权限")
+        if self._quota_used():
+            return gateway_error(1017, "[1017] exceed quota limit,[apiId:open.order.cursor.list;"
+                                       f"primaryUserId:{OPEN_ID}]")
         try:
             q = json.loads(p["param"])
             if not isinstance(q, dict):
@@ -307,6 +361,12 @@ class KuaishouService(Service):
         following = offset + size
         next_cursor = "nomore" if following >= len(selected) else _cursor(
             following, begin, end, query_type)
+        if endless:  # never "nomore", never a cursor sent before; pages go round the window
+            with self._lock:
+                self._endless += 1
+                nonce = self._endless
+            next_cursor = _cursor(following % max(1, len(selected)), begin, end, query_type,
+                                  nonce)
         # The page is json.dumps of the envelope with each order's JSON spliced in: an
         # order's text is made once per version of it, not once per walk (see _order_json).
         envelope = json.dumps({
@@ -429,6 +489,9 @@ def _int(q: dict[str, Any], key: str, default: int | None = None) -> int:
     return value
 
 
-def _cursor(offset: int, begin: int, end: int, query_type: int) -> str:
-    raw = json.dumps({"o": offset, "w": [begin, end, query_type]}).encode()
+def _cursor(offset: int, begin: int, end: int, query_type: int, nonce: int = 0) -> str:
+    fields: dict[str, Any] = {"o": offset, "w": [begin, end, query_type]}
+    if nonce:
+        fields["n"] = nonce
+    raw = json.dumps(fields).encode()
     return base64.urlsafe_b64encode(raw).decode("ascii")

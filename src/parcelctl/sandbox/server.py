@@ -12,8 +12,9 @@ Every service is mounted under its own prefix (``/kuaidi100``, ``/17track``, …
 * ``POST /_sandbox/service/NAME``     service-specific settings (``Service.configure``)
 
 Fault kinds: ``http500`` ``http502`` ``http503`` ``429`` ``429_retry_after`` ``hang``
-``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``, and the hostile
-ones of :mod:`.hostile` (``gzip_lie`` ``drip`` ``nested_json`` ``oversized`` ``bomb``
+``reset`` ``truncated`` ``html200`` ``wrong_shape`` ``business`` ``slow``; service-specific:
+``endless_cursor`` (Kuaishou: every page answers a new cursor, never "nomore"); and the
+hostile ones of :mod:`.hostile` (``gzip_lie`` ``drip`` ``nested_json`` ``oversized`` ``bomb``
 ``ancient_time`` ``event_flood`` ``control_text``; a fault's ``size`` sets their size).
 """
 
@@ -34,7 +35,7 @@ from .base import Clock, Request, Response, Service, Stats, html_response, json_
 
 #: The kinds the fault matrix runs against every service (each one fails the service).
 FAULT_KINDS = ("http500", "http502", "http503", "429", "429_retry_after", "hang", "reset",
-               "truncated", "html200", "wrong_shape", "business", "slow")
+               "truncated", "html200", "wrong_shape", "business", "slow", "endless_cursor")
 #: Every kind a fault may have: those, and the hostile-server ones (tests/reliability/
 #: test_hostile_server.py; some of them are survived, not failed: a flood of events).
 ALL_KINDS = (*FAULT_KINDS, *hostile.KINDS)
@@ -160,6 +161,9 @@ class Sandbox:
                                  "<body>请稍后再试</body></html>", 200)
         if kind == "wrong_shape":
             return json_response({"unexpected": [1, 2, 3], "data": "surprise"})
+        special = service.special_fault(kind, request)
+        if special is not None:
+            return special
         return service.business_error(request)
 
     def _control(self, request: Request, path: str) -> Response:
