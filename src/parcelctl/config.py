@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, UsageError
+from .homefiles import _chmod, explain_os_error, make_private_dir, open_private
 
 APP = "parcelctl"
 
@@ -75,22 +75,6 @@ class Paths:
                                   hint="use a home of your own, e.g. PARCELCTL_HOME=~/parcels")
 
 
-def make_private_dir(directory: Path) -> None:
-    """``mkdir -p`` where every directory created is 0700 (``parents=True`` made the
-    missing parents with the umask's mode, 0755 or worse)."""
-    missing: list[Path] = []
-    node = directory
-    while not node.exists() and node != node.parent:
-        missing.append(node)
-        node = node.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
-        _chmod(path, 0o700)
-    if not directory.is_dir():
-        raise ConfigError(f"{directory} is a file, not a directory",
-                          hint="move the file away, or point PARCELCTL_HOME elsewhere")
-
-
 def get_paths() -> Paths:
     home = os.environ.get("PARCELCTL_HOME")
     if home:
@@ -107,49 +91,6 @@ def get_paths() -> Paths:
         Path(platformdirs.user_data_dir(APP)),
         Path(platformdirs.user_state_dir(APP)),
     )
-
-
-def open_private(path: Path, flags: int) -> int:
-    """``os.open`` for a file of the home: created 0600 whatever the umask, and never
-    through a symbolic link (a link planted as ``sync.lock`` or the log would have the
-    file it points at truncated or appended to)."""
-    fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
-                 0o600)
-    try:
-        if flags & os.O_CREAT and stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
-            os.fchmod(fd, 0o600)
-    except OSError:
-        pass  # not ours to change: the owner check refuses such homes
-    return fd
-
-
-def explain_os_error(exc: BaseException) -> ConfigError | None:
-    """A file of the home that cannot be written (read-only disk, permissions, a planted
-    link) as one line naming it; ``None`` for anything else."""
-    import errno
-
-    if not isinstance(exc, OSError) or not exc.filename:
-        return None
-    name = Path(os.fsdecode(exc.filename))
-    if exc.errno == errno.EROFS:
-        return ConfigError(f"{name.parent} is read-only (cannot write {name.name})",
-                           hint="reading still works; to change anything, make it writable "
-                                "or point PARCELCTL_HOME at a writable copy")
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return ConfigError(f"{name}: permission denied",
-                           hint=f"check the owner and mode of {name.parent}")
-    if exc.errno == errno.ELOOP:
-        return ConfigError(f"{name} is a symbolic link; parcelctl does not follow links in "
-                           "its home", hint="replace it with a regular file")
-    return None
-
-
-def _chmod(path: Path, mode: int) -> None:
-    try:
-        if stat.S_IMODE(path.stat().st_mode) != mode:
-            path.chmod(mode)
-    except OSError:
-        pass  # not ours (e.g. an existing shared directory): leave it
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
