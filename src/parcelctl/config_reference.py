@@ -9,8 +9,8 @@ from typing import Any
 
 from .config_keys import (
     SECRET_KEYS,
-    known_rules,
     declared_key,
+    known_rules,
     provider_keys,
     provider_rule,
 )

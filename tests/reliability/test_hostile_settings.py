@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parcelctl.config import Config, get_paths
-from parcelctl.config_keys import known_rules, check, provider_keys, provider_rule
+from parcelctl.config_keys import check, known_rules, provider_keys, provider_rule
 from parcelctl.errors import ConfigError, UsageError
 from parcelctl.providers import registry
 from tests.integration.clihelp import assert_one_line_error, cli
