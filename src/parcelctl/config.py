@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, UsageError
-from .files import _chmod
-from .files import atomic_write as atomic_write
-from .files import make_private_dir as make_private_dir
-from .files import open_private as open_private
+from .homefiles import _chmod, explain_os_error, make_private_dir, open_private
+from .homefiles import atomic_write as atomic_write
 
 APP = "parcelctl"
 
@@ -96,25 +94,6 @@ def get_paths() -> Paths:
     )
 
 
-def explain_os_error(exc: BaseException) -> ConfigError | None:
-    """A file of the home that cannot be written (read-only disk, permissions, a planted
-    link) as one line naming it; ``None`` for anything else."""
-    import errno
-
-    if not isinstance(exc, OSError) or not exc.filename:
-        return None
-    name = Path(os.fsdecode(exc.filename))
-    if exc.errno == errno.EROFS:
-        return ConfigError(f"{name.parent} is read-only (cannot write {name.name})",
-                           hint="reading still works; to change anything, make it writable "
-                                "or point PARCELCTL_HOME at a writable copy")
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return ConfigError(f"{name}: permission denied",
-                           hint=f"check the owner and mode of {name.parent}")
-    if exc.errno == errno.ELOOP:
-        return ConfigError(f"{name} is a symbolic link; parcelctl does not follow links in "
-                           "its home", hint="replace it with a regular file")
-    return None
 
 
 @contextmanager

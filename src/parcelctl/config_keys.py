@@ -21,7 +21,6 @@ import difflib
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import time
 from typing import TYPE_CHECKING, Any
 
@@ -184,7 +183,7 @@ def _timezone_check(key: str, value: Any) -> None:
                          hint="use an IANA name such as Asia/Shanghai") from None
 
 
-def _known() -> dict[str, Rule]:
+def known_rules() -> dict[str, Rule]:
     from .policy import DEFAULT_MINUTES
 
     minutes = _number(above=True, maximum=43_200, whole=True)  # up to 30 days
@@ -220,51 +219,6 @@ def _known() -> dict[str, Rule]:
 #: Keys outside provider tables whose values go to the secret store: webhook URLs carry
 #: tokens in their path, Apprise URLs carry passwords.
 SECRET_KEYS = frozenset({"notify.webhook.url", "notify.webhook.secret", "notify.apprise.urls"})
-
-
-def _docs() -> dict[str, tuple[Any, str]]:
-    """key -> (default, meaning) for ``config keys`` and ``config get``."""
-    from .policy import DEFAULT_MINUTES
-
-    docs: dict[str, tuple[Any, str]] = {
-        "display.language": ("zh", "language of tables, digests and notifications"),
-        "http.timeout": (20, "seconds one request may take, start to end"),
-        "http.max_body_mb": (10, "largest answer read from a server, in MB, raw and after "
-                             "decompression; a larger one is refused"),
-        "sync.deadline": (1800, "seconds one sync run may take; providers still busy then "
-                          "fail with one line, and the lock is released"),
-        "secrets.backend": (None, "where secrets are kept: keyring, or file (a 0600 "
-                                  "secrets.json); unset = the keyring when one is usable"),
-        "polling.stale_days": (7, "days without a scan before a parcel counts as stale"),
-        "polling.stale_minutes": (1440, "minutes between checks of a stale parcel"),
-        "polling.min_minutes": (30, "no parcel is checked more often than this (minutes)"),
-        "polling.jitter": (0.1, "random extra wait, as a fraction of the interval"),
-        "polling.account_minutes": (30, "minutes between order imports of a linked account "
-                                        "in watch"),
-        "notify.on": (["out_for_delivery", "ready_for_pickup", "delivered", "exception",
-                       "overdue"], "statuses (and overdue, stale) that notify"),
-        "notify.quiet_hours": (None, "no notifications in this range, e.g. 22:00-08:00"),
-        "notify.timezone": (None, "time zone of quiet hours; unset = the system's"),
-        "notify.backlog_hours": (24, "on a shop's first import, only changes newer than this "
-                                     "notify"),
-        "notify.retry_hours": (24, "a notification that failed is retried this long"),
-        "notify.burst": (5, "past this many messages in one run, send one summary "
-                            "(0 = never)"),
-        "notify.desktop.enabled": (False, "desktop notifications (notify-send)"),
-        "notify.webhook.url": (None, "POST each change as JSON to this URL"),
-        "notify.webhook.secret": (None, "HMAC key signing webhook bodies"),
-        "notify.webhook.timeout": (10, "seconds a webhook delivery may take"),
-        "notify.command.run": (None, "shell command that gets each change as JSON on stdin"),
-        "notify.command.timeout": (30, "seconds the command may run"),
-        "notify.apprise.urls": (None, "Apprise URLs to notify (needs parcelctl[apprise])"),
-        "providers.tracking.default": (None, "tracking provider for add and platform "
-                                             "waybills; unset = the first configured of "
-                                             "kuaidi100, 17track, else cainiao"),
-    }
-    for status, value in DEFAULT_MINUTES.items():
-        docs[f"polling.{status}"] = (value, f"minutes between checks of a parcel in "
-                                            f"{status}")
-    return docs
 
 
 #: Settings every provider may have (shared by the sync engine), checked wherever they appear.
@@ -339,7 +293,7 @@ def provider_keys(name: str) -> dict[str, ConfigKey]:
     return keys
 
 
-def _provider_key(key: str, parts: list[str]) -> ConfigKey:
+def declared_key(key: str, parts: list[str]) -> ConfigKey:
     from .providers import registry
 
     if len(parts) < 3:
@@ -370,9 +324,9 @@ def require_known(key: str) -> None:
                 raise UsageError(f"'{key}' is not a setting parcelctl knows",
                                  hint="did you mean providers.tracking.default?")
             return
-        _provider_key(key, parts)
+        declared_key(key, parts)
         return
-    known = _known()
+    known = known_rules()
     if key not in known:
         close = difflib.get_close_matches(key, list(known), n=1)
         raise UsageError(f"'{key}' is not a setting parcelctl knows",
@@ -388,7 +342,7 @@ def is_secret(key: str) -> bool:
     if len(parts) < 3 or parts[1] == "tracking":
         return False
     try:
-        return _provider_key(key, parts).secret
+        return declared_key(key, parts).secret
     except UsageError:
         return False
 
@@ -399,14 +353,14 @@ def check(key: str, value: Any) -> None:
     """Raise UsageError unless ``value`` may be stored under ``key``."""
     parts = key.split(".")
     if parts[0] == "providers" and parts[1:2] == ["tracking"]:
-        _check_provider(key, parts, value)
+        _check_tracking(key, parts, value)
         return
     if parts[0] == "providers":
-        rule = provider_rule(_provider_key(key, parts))
-        secret = _provider_key(key, parts).secret
+        declared = declared_key(key, parts)
+        rule, secret = provider_rule(declared), declared.secret
     else:
         require_known(key)
-        rule, secret = _known()[key], key in SECRET_KEYS
+        rule, secret = known_rules()[key], key in SECRET_KEYS
     if isinstance(value, dict) and not rule.kind.startswith("table"):
         # A whole table in one go would also slip its secrets past the secret store.
         raise UsageError(f"'{key}' takes one value, not a table",
@@ -421,23 +375,19 @@ def check(key: str, value: Any) -> None:
                          hint=exc.hint) from None
 
 
-def _check_provider(key: str, parts: list[str], value: Any) -> None:
+def _check_tracking(key: str, parts: list[str], value: Any) -> None:
     from .providers import registry
 
-    if len(parts) >= 2 and parts[1] == "tracking":
-        if parts[2:] != ["default"]:
-            raise UsageError(f"'{key}' is not a setting parcelctl knows",
-                             hint="did you mean providers.tracking.default?")
-        registry.load_tracker(str(value))
-        return
-    declared = _provider_key(key, parts)
-    provider_rule(declared)(key, value)
+    if parts[2:] != ["default"]:
+        raise UsageError(f"'{key}' is not a setting parcelctl knows",
+                         hint="did you mean providers.tracking.default?")
+    registry.load_tracker(str(value))
 
 
 def check_loaded(key: str, value: Any, source: Path) -> None:
     """A value read back from config.toml: a hand edit gets the same rules as ``config set``,
     as a one-line ConfigError naming the key and the file."""
-    rule = _known().get(key)
+    rule = known_rules().get(key)
     # Numbers are what crash later (an overflow deep in a date computation); a bad
     # notify.on or time zone is already reported by notify as a problem and skipped.
     if rule is None or value is None or not rule.numeric:
@@ -464,50 +414,3 @@ def _as_config_error(rule: Rule, key: str, value: Any, source: Path) -> None:
         raise ConfigError(f"{source}: {message}",
                           hint=f"fix it with: parcelctl config set {key} VALUE (or config "
                                f"unset {key})") from None
-
-
-# -- the reference (`config keys`) -----------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class KeyDoc:
-    key: str
-    type: str
-    default: Any
-    secret: bool
-    help: str
-
-
-def reference(prefix: str = "") -> list[KeyDoc]:
-    """Every known key (the installed providers' own included), sorted by name."""
-    from .providers import registry
-
-    docs = _docs()
-    found = [KeyDoc(key, rule.kind, docs.get(key, (None, ""))[0], key in SECRET_KEYS,
-                    docs.get(key, (None, ""))[1]) for key, rule in _known().items()]
-    default_tracking, tracking_help = docs["providers.tracking.default"]
-    found.append(KeyDoc("providers.tracking.default", "tracking provider name",
-                        default_tracking, False, tracking_help))
-    for name in registry.names():
-        try:
-            keys = provider_keys(name)
-        except UsageError:  # a broken plugin still lets the rest be listed
-            continue
-        for sub, declared in keys.items():
-            rule = provider_rule(declared)
-            found.append(KeyDoc(f"providers.{name}.{sub}", rule.kind, declared.default,
-                                declared.secret, declared.help))
-    return sorted((doc for doc in found if doc.key.startswith(prefix)), key=lambda d: d.key)
-
-
-def default_of(key: str) -> tuple[bool, Any]:
-    """(known, default) of a key; unknown keys are (False, None)."""
-    parts = key.split(".")
-    if parts[0] == "providers" and parts[1:2] != ["tracking"]:
-        try:
-            return True, _provider_key(key, parts).default
-        except UsageError:
-            return False, None
-    docs = _docs()
-    if key in docs:
-        return True, docs[key][0]
-    return False, None

@@ -129,7 +129,7 @@ class RateLimiter:
             return
         import json
 
-        from .files import atomic_write
+        from .homefiles import atomic_write
 
         try:
             data = json.loads(self._memory.read_text(encoding="utf-8"))

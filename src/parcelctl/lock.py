@@ -19,7 +19,7 @@ class SyncLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        from .config import make_private_dir, open_private
+        from .homefiles import make_private_dir, open_private
 
         make_private_dir(self.path.parent)
         fd = open_private(self.path, os.O_RDWR | os.O_CREAT)  # never through a planted link

@@ -14,7 +14,7 @@ def attach_log_file(path: Path, *, max_bytes: int = 1_000_000, backups: int = 3)
     root = logging.getLogger("parcelctl")
     if any(getattr(h, "_parcelctl_file", False) for h in root.handlers):
         return
-    from .files import make_private_dir
+    from .homefiles import make_private_dir
 
     make_private_dir(path.parent)
     handler = _PrivateRotatingHandler(path, maxBytes=max_bytes, backupCount=backups,
@@ -37,7 +37,7 @@ class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
     the umask (``open()`` made it 0644, 0666 under umask 000), and never a planted link."""
 
     def _open(self):  # type: ignore[no-untyped-def]  # typeshed types it loosely
-        from .files import open_private
+        from .homefiles import open_private
 
         fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)

@@ -137,6 +137,10 @@ def test_two_accounts_import_at_once_one_writer_at_a_time(sandbox: Any) -> None:
     """Both accounts fetch together; the second one's pages wait in memory while the first
     streams into its transaction, then go in its own: every waybill ends with both sources."""
     config = _linked(sandbox)
+    # Another seller's account (the same shop under a second name is refused at link);
+    # the sandbox serves both the same orders.
+    httpx.post(f"{sandbox.base_url}/_sandbox/service/kuaishou",
+               json={"open_id": "f19a7c0000secondshop"}, timeout=10)
     _link(config, "second")
     with Store(config.paths.db_file) as store:
         summary = asyncio.run(Syncer(config, store).run(providers=["kuaishou"]))

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parcelctl.config import Config, get_paths
-from parcelctl.config_keys import _known, check, provider_keys, provider_rule
+from parcelctl.config_keys import check, known_rules, provider_keys, provider_rule
 from parcelctl.errors import ConfigError, UsageError
 from parcelctl.providers import registry
 from tests.integration.clihelp import assert_one_line_error, cli
@@ -26,7 +26,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-CORE_NUMERIC = sorted(key for key, rule in _known().items() if rule.numeric)
+CORE_NUMERIC = sorted(key for key, rule in known_rules().items() if rule.numeric)
 PROVIDER_NUMERIC = sorted(
     f"providers.{name}.{sub}" for name in registry.names()
     for sub, declared in provider_keys(name).items() if provider_rule(declared).numeric)
@@ -87,7 +87,7 @@ def test_an_accepted_number_never_crashes_a_command(parcelctl_home: Path, key: s
 
 
 def test_every_numeric_key_documents_a_finite_range() -> None:
-    from parcelctl.config_keys import reference
+    from parcelctl.config_reference import reference
 
     docs = {doc.key: doc for doc in reference()}
     for key in CORE_NUMERIC + PROVIDER_NUMERIC:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parcelctl.config_keys import reference
+from parcelctl.config_reference import reference
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

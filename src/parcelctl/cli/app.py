@@ -221,7 +221,7 @@ def _explain(exc: Exception) -> StoreError | ConfigError | None:
     """A failure of the machine rather than of parcelctl (the disk full under the store, a
     read-only file) as an expected one-line error; ``None`` if it is not one."""
     if isinstance(exc, OSError):  # a read-only home, a planted link
-        from ..config import explain_os_error
+        from ..homefiles import explain_os_error
 
         return explain_os_error(exc)
     if type(exc).__module__ != "sqlite3":  # only SQLite's errors, without importing it

@@ -16,7 +16,7 @@ REDACTED = "******"
 def get(key: str = typer.Argument(..., help="Dotted key.")) -> None:
     """Print the value in effect (secrets are shown redacted); says when it is the default."""
     from ..config import is_secret_key, split_key
-    from ..config_keys import default_of
+    from ..config_reference import default_of
     from ..errors import UsageError
     from .common import load_config
 
@@ -165,7 +165,7 @@ def keys(prefix: str = typer.Argument("", help="Only keys starting with this, e.
                                       "providers.kuaidi100."),
          json_out: bool = typer.Option(False, "--json", help="JSON list of objects.")) -> None:
     """List every setting (providers' own included) with its type, default and meaning."""
-    from ..config_keys import reference
+    from ..config_reference import reference
     from ..errors import UsageError
     from .output import print_json
 

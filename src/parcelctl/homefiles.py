@@ -1,6 +1,5 @@
-"""Files of the home: private directories, owner-only files never opened through a link,
-atomic writes. Below config and http, which both write files, so that neither imports the
-other."""
+"""Files of the parcelctl home, made safe: private modes whatever the umask, no writing
+through a planted symbolic link, and one-line explanations when the disk says no."""
 
 from __future__ import annotations
 
@@ -9,6 +8,14 @@ import stat
 from pathlib import Path
 
 from .errors import ConfigError
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != mode:
+            path.chmod(mode)
+    except OSError:
+        pass  # not ours (e.g. an existing shared directory): leave it
 
 
 def make_private_dir(directory: Path) -> None:
@@ -41,12 +48,25 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def _chmod(path: Path, mode: int) -> None:
-    try:
-        if stat.S_IMODE(path.stat().st_mode) != mode:
-            path.chmod(mode)
-    except OSError:
-        pass  # not ours (e.g. an existing shared directory): leave it
+def explain_os_error(exc: BaseException) -> ConfigError | None:
+    """A file of the home that cannot be written (read-only disk, permissions, a planted
+    link) as one line naming it; ``None`` for anything else."""
+    import errno
+
+    if not isinstance(exc, OSError) or not exc.filename:
+        return None
+    name = Path(os.fsdecode(exc.filename))
+    if exc.errno == errno.EROFS:
+        return ConfigError(f"{name.parent} is read-only (cannot write {name.name})",
+                           hint="reading still works; to change anything, make it writable "
+                                "or point PARCELCTL_HOME at a writable copy")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ConfigError(f"{name}: permission denied",
+                           hint=f"check the owner and mode of {name.parent}")
+    if exc.errno == errno.ELOOP:
+        return ConfigError(f"{name} is a symbolic link; parcelctl does not follow links in "
+                           "its home", hint="replace it with a regular file")
+    return None
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
