@@ -104,6 +104,15 @@ def _command_of(args: list[str]) -> str | None:
     return None
 
 
+def _first_word(args: list[str]) -> str | None:
+    """The first word that is not an option: the command a person meant to run."""
+    for arg in args:
+        if arg == "--debug":
+            continue
+        return None if arg.startswith("-") else arg
+    return None
+
+
 def _version_callback(value: bool) -> None:
     if value:
         from .. import __version__
@@ -169,8 +178,17 @@ def main(argv: list[str] | None = None) -> None:
     _setup_logging(debug)
     code: int = 0
     try:
-        cli = build_app(_command_of(args))
-        result = cli(args=args, prog_name="parcelctl", standalone_mode=False)
+        word = _first_word(args)
+        if word is not None and word not in COMMANDS:
+            from .helptext import unknown_command
+
+            error(unknown_command(word, list(COMMANDS)))
+            raise typer.Exit(ExitCode.USAGE)
+        from .helptext import polish
+
+        command = typer.main.get_command(build_app(_command_of(args)))
+        polish(command)  # plain metavars, an Examples section (help that teaches)
+        result = command.main(args=args, prog_name="parcelctl", standalone_mode=False)
         # Without standalone mode, click hands typer.Exit codes back as the return value.
         if isinstance(result, int):
             code = result

@@ -6,8 +6,8 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(help="Read and change settings (dotted keys, e.g. "
-                  "providers.kuaidi100.customer).", no_args_is_help=True)
+app = typer.Typer(help="Read and change settings. Keys are dotted, such as "
+                  "providers.kuaidi100.customer.", no_args_is_help=True)
 
 REDACTED = "******"
 

@@ -7,6 +7,8 @@ import typer
 
 def main(
     number: str = typer.Argument(..., help="Tracking number, order reference or order id."),
+    carrier: str | None = typer.Option(None, "--carrier", "-c", help="Which one, when the "
+                                       "number is stored under several carriers."),
     json_out: bool = typer.Option(False, "--json", help="JSON object with 'events'."),
 ) -> None:
     """Show one parcel and its timeline, newest event first."""
@@ -22,6 +24,8 @@ def main(
     lang = language(config)
     with open_store(config, readonly=True) as store:
         rows = views.find_parcel(store.db, number)
+        if carrier is not None:  # as archive and rm take it
+            rows = [row for row in rows if row["carrier"] == carrier.strip().lower()]
         if not rows:
             raise UsageError(f"no parcel {number[:60]!r}",
                              hint="see 'parcelctl list --all' for what is tracked")
