@@ -162,3 +162,31 @@ def test_carrier_short_names_and_error_text() -> None:
     assert error_text(row) == "zhongtong needs the phone"
     assert error_text({"number": "X", "last_error": "a plain error: here"}) == \
         "a plain error: here"
+
+
+def test_a_pickup_deadline_stays_short_enough_for_60_and_80_columns() -> None:
+    """A code with its deadline (from a text, issue 18) stands in the status cell, which never
+    gives way: it must not fold the numbers at 60 columns, nor take the last event's 20
+    columns at 80 (issue 17 item 2). Seen in tmux: "截止 12-07 12:30" did both."""
+    from parcelctl.cli.table import deadline_note
+
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    base = _row(random.Random(3), 1) | {"archived": 0, "last_error": None,
+                                        "carrier": "zhongtong", "kind": "waybill"}
+    rows = [base | {"id": 1, "number": "PU-10-2-7507", "status": "ready_for_pickup",
+                    "pickup_code": "10-2-7507", "pickup_deadline": soon.isoformat(),
+                    "station": "武汉市尚璟瑞府11栋101门店", "last_event_desc": TEXTS[0]},
+            base | {"id": 2, "number": "KS-2415000000047514", "status": "awaiting_shipment",
+                    "pickup_code": None, "kind": "order", "last_event_desc": TEXTS[0]}]
+    for width in (60, 80):
+        table = ParcelTable(rows, lang="zh", width=width, now=NOW)
+        body = [_cells(line.plain, table) for line in list(table.lines())[2:]]
+        assert len(body) == len(rows), width  # no number folded
+        assert body[1]["number"] == "KS-2415000000047514"
+        assert body[0]["status"].startswith("待取件 10-2-7507 ")
+        if width == 80:
+            assert table.widths["event"] >= EVENT_MIN
+    note = deadline_note(soon.isoformat(), "zh")
+    assert note.endswith("前") and len(note) <= 8
+    assert deadline_note((datetime.now(UTC) - timedelta(hours=1)).isoformat(), "en") == " overdue"
+    assert deadline_note((datetime.now(UTC) + timedelta(days=5)).isoformat(), "zh") == ""

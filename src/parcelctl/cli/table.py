@@ -176,20 +176,26 @@ DEADLINE_SOON_HOURS = 48
 
 
 def deadline_note(deadline: Any, lang: str, now: datetime | None = None) -> str:
-    """`` 截止 12-07 20:30`` when a pickup deadline is close, `` 已超时`` once it is past."""
+    """`` 20:30前`` (`` by 20:30``) when a pickup deadline is close, the day instead of the
+    hour when it is not today, `` 已超时`` once it is past. Short on purpose: it stands in
+    the status cell, which never gives way, so it must not push the number off a narrow
+    terminal."""
     if not deadline:
         return ""
     try:
         when = datetime.fromisoformat(str(deadline))
     except ValueError:
         return ""
-    left = (when - (now or datetime.now(UTC))).total_seconds()
+    now = now or datetime.now(UTC)
+    left = (when - now).total_seconds()
     if left < 0:
         return " 已超时" if lang == "zh" else " overdue"
     if left > DEADLINE_SOON_HOURS * 3600:
         return ""
-    shown = when.astimezone().strftime("%m-%d %H:%M")
-    return f" 截止 {shown}" if lang == "zh" else f" by {shown}"
+    local = when.astimezone()
+    shown = (local.strftime("%H:%M") if local.date() == now.astimezone().date()
+             else local.strftime("%m-%d"))
+    return f" {shown}前" if lang == "zh" else f" by {shown}"
 
 
 class Pieces(list[tuple[str, str]]):
