@@ -149,9 +149,9 @@ def refresh_round(config: Config, store: Store, *, account_minutes: float,
     import logging
 
     from ..errors import ParcelctlError
-    from ..http import redact
     from ..lock import SyncLock
     from ..notify import Recorder, after_sync
+    from ..redaction import redact
     from ..store import iso
     from ..sync import Syncer, SyncSummary
 
