@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..store import Store
-    from ..sync import SyncSummary
+    from ..app.add import Added
 
 
 def main(
@@ -37,16 +35,11 @@ def main(
     Exit status: 1 when something is refused (then nothing is stored), 3 when the parcels
     were stored but tracking failed (the next sync tries again), else 0.
     """
+    from ..app.add import add
     from ..errors import UsageError
-    from ..tracking import (
-        Entry,
-        check_phone,
-        parse_lines,
-        prepare,
-        store_new,
-        tracking_provider_name,
-    )
-    from .common import load_config, open_store
+    from ..tracking import Entry, check_phone, parse_lines
+    from .common import language, load_config
+    from .output import console, warn
 
     if numbers == ["-"]:
         entries = [Entry(number, line_carrier or carrier, line)
@@ -59,107 +52,50 @@ def main(
         raise UsageError("--label is limited to 200 characters")
     phone = check_phone(phone)
     config = load_config()
-    provider_name = tracking_provider_name(config, provider)
-    if not no_track:
-        _check_configured(config, provider_name)
-    parcels, repeated = prepare(config, provider_name, entries, phone)
-    with open_store(config) as store:
-        added = store_new(store, parcels, provider_name=provider_name, label=label, phone=phone)
-        if provider is None and provider_name == "cainiao" \
-                and not config.get("providers.tracking.default"):
-            from .output import warn
+    lang = language(config)
 
-            warn("no tracking provider is configured, so these parcels go to Cainiao's "
-                 "public, unofficial endpoint (made for cross-border parcels; it may change "
-                 "or throttle) — for domestic parcels set up kuaidi100 or 17track: see the "
-                 "README's quick start")
-        ids = [pid for pid, _ in added]
-        known = [p.number for p, (_, created) in zip(parcels, added, strict=True) if not created]
-        summary = None
-        if not no_track:
-            summary = _track(config, store, set(ids))
-        code = _exit_code(store, ids, summary)
-        _report(store, ids, known, repeated, json_out, summary)
-    if code:
-        raise typer.Exit(code)
+    def detail(count: int) -> str:
+        if json_out:
+            return "json"
+        return "rows" if count <= max(10, console().height - 8) else "counts"
+
+    added = add(config, entries, provider=provider, phone=phone, label=label,
+                track=not no_track, lang=lang, detail=detail, warn=warn)
+    _report(added, json_out, lang)
+    if added.exit_code:
+        raise typer.Exit(added.exit_code)
 
 
-def _check_configured(config: Config, provider_name: str) -> None:
-    """Say what is missing before storing anything."""
-    from ..errors import ConfigError
-    from ..providers import registry
-    from ..services import settings_for
-
-    cls = registry.load(provider_name)
-    missing = cls.missing_settings({k.name: k.default for k in cls.config_keys}
-                                   | settings_for(config, provider_name))
-    if missing:
-        raise ConfigError(f"not configured: {', '.join(missing)} missing",
-                          provider=provider_name,
-                          hint=f"run: parcelctl config set providers.{provider_name}."
-                          f"{missing[0]} VALUE (or pick another --provider)")
-
-
-def _track(config: Config, store: Store, ids: set[int]) -> SyncSummary:
-    from ..lock import SyncLock
-    from ..sync import Syncer
-    from .common import run
-
-    # Tracking is a small sync: it queues behind a running one, so that two processes
-    # never talk to one provider at once (its rate limit holds per process).
-    with SyncLock(config.paths.lock_file):
-        return run(Syncer(config, store).run(only_ids=ids))
-
-
-def _exit_code(store: Store, ids: list[int], summary: SyncSummary | None) -> int:
-    """3 when the parcels are stored but tracking failed (a provider, or one parcel's
-    answer, e.g. a wrong phone); else 0."""
-    from ..errors import ExitCode
-    from ..tracking import errors_of
-
-    if summary is None:
-        return int(ExitCode.OK)
-    if summary.exit_code or errors_of(store, ids, limit=1):
-        return int(ExitCode.PARTIAL)
-    return int(ExitCode.OK)
-
-
-def _report(store: Store, ids: list[int], known: list[str], repeated: int, json_out: bool,
-            summary: SyncSummary | None) -> None:
-    from .. import views
-    from ..tracking import added_rows
-    from .common import language, load_config
+def _report(added: Added, json_out: bool, lang: str) -> None:
     from .output import console, error, info, parcel_table, print_json
 
-    lang = language(load_config())
-    screenful = max(10, console().height - 8)
+    known = added.known
     if json_out:
-        print_json(list(views.iter_json(store.db, added_rows(store, ids), lang)))
+        print_json(added.json)
     else:
         for number in known[:5]:
             info(f"{number}: already tracked")
         if len(known) > 5:
             info(f"… {len(known) - 5} more already tracked")
-        if repeated:
-            info(f"{repeated} repeated line{'s' if repeated != 1 else ''} skipped")
-        if len(ids) <= screenful:
-            console().print(parcel_table(added_rows(store, ids), lang=lang))
+        if added.repeated:
+            info(f"{added.repeated} repeated line{'s' if added.repeated != 1 else ''} skipped")
+        if added.detail == "rows":
+            console().print(parcel_table(added.rows, lang=lang))
         else:
-            _print_summary(store, ids, len(ids) - len(known), lang, tracked=summary is not None)
-    for unit in summary.units if summary else []:
+            _print_summary(added, len(added.ids) - len(known), lang,
+                           tracked=added.summary is not None)
+    for unit in added.summary.units if added.summary else []:
         if not unit.ok:
             error(unit.error or "failed")
 
 
-def _print_summary(store: Store, ids: list[int], created: int, lang: str, *,
-                   tracked: bool) -> None:
+def _print_summary(added: Added, created: int, lang: str, *, tracked: bool) -> None:
     """Past a screenful: counts by status and carrier, and the parcels with an error."""
-    from ..tracking import added_counts, errors_of
     from ..views import status_label
     from .output import info_lines
     from .table import carrier_names
 
-    by_status, by_carrier = added_counts(store, ids)
+    by_status, by_carrier = added.by_status, added.by_carrier
     lines: list[tuple[str, str]] = [
         (f"added {created} parcel{'s' if created != 1 else ''}"
          + ("" if tracked else " (not tracked yet: the next sync does it)"), "bold")]
@@ -168,7 +104,7 @@ def _print_summary(store: Store, ids: list[int], created: int, lang: str, *,
     lines.append(("by carrier: " + " · ".join(
         f"{carrier_names(code, lang)[0] if code else '?'} {count}"
         for code, count in by_carrier), ""))
-    failed = errors_of(store, ids, limit=21)
+    failed = added.failed
     if failed:
         lines.append((f"with an error ({len(failed) if len(failed) <= 20 else 'over 20'}):",
                       "bold red"))

@@ -11,14 +11,10 @@ import gc
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
 
 import typer
 
 from . import fastparams
-
-if TYPE_CHECKING:
-    from ..errors import ConfigError, StoreError
 
 fastparams.install()
 
@@ -137,11 +133,11 @@ def _debug_enabled(argv: list[str]) -> bool:
 
 
 class _RedactingFilter(logging.Filter):
-    """Redacts like ``http.RedactingFilter``, importing it (and httpx) only when a record is
-    actually emitted: ``list`` and ``show`` must not pay for the HTTP stack at start-up."""
+    """Redacts like ``redaction.RedactingFilter``, importing it only when a record is
+    actually emitted: ``list`` and ``show`` start-up stays as small as it can."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from ..http import RedactingFilter
+        from ..redaction import RedactingFilter
 
         return RedactingFilter().filter(record)
 
@@ -219,11 +215,13 @@ def main(argv: list[str] | None = None) -> None:
         error(exc.render())
         code = int(exc.exit_code)
     except Exception as exc:
-        from ..http import redact
+        from ..redaction import redact
 
         if debug:
             _print_traceback()
-        known = _explain(exc)
+        from ..app.diagnostics import explain
+
+        known = explain(exc)
         if known is not None:
             error(known.render())
             code = int(known.exit_code)
@@ -235,25 +233,10 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
-def _explain(exc: Exception) -> StoreError | ConfigError | None:
-    """A failure of the machine rather than of parcelctl (the disk full under the store, a
-    read-only file) as an expected one-line error; ``None`` if it is not one."""
-    if isinstance(exc, OSError):  # a read-only home, a planted link
-        from ..homefiles import explain_os_error
-
-        return explain_os_error(exc)
-    if type(exc).__module__ != "sqlite3":  # only SQLite's errors, without importing it
-        return None
-    from ..config import get_paths
-    from ..store import explain
-
-    return explain(exc, get_paths().db_file)
-
-
 def _print_traceback() -> None:
     import traceback
 
-    from ..http import redact
+    from ..redaction import redact
     from ..textsafe import terminal
 
     # No locals: they may hold tokens. Text redacted and neutralised like every log line.

@@ -2,40 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
-if TYPE_CHECKING:
-    from ..store import Store
-
-
 CARRIER_HELP = "Which one, when the number is stored under several carriers."
-
-
-def _resolve(number: str, carrier: str | None = None) -> tuple[Store, int]:
-    from .. import views
-    from ..errors import UsageError
-    from .common import load_config, open_store, store_exists
-
-    config = load_config()
-    if not store_exists(config):
-        raise UsageError(f"no parcel {number[:60]!r}")
-    store = open_store(config)
-    rows = views.find_parcel(store.db, number)
-    if carrier is not None:
-        rows = [row for row in rows if row["carrier"] == carrier.strip().lower()]
-    if not rows:
-        store.close()
-        raise UsageError(f"no parcel {number[:60]!r}"
-                         + (f" with carrier {carrier[:30]!r}" if carrier is not None else ""),
-                         hint="see 'parcelctl list --all' for what is tracked")
-    if len(rows) > 1:
-        store.close()
-        codes = ", ".join(str(row["carrier"]) or "''" for row in rows)
-        raise UsageError(f"{number} matches {len(rows)} parcels (carriers: {codes})",
-                         hint="name one: --carrier CODE ('' for the one without a carrier)")
-    return store, int(rows[0]["id"])
 
 
 def archive(
@@ -44,11 +13,10 @@ def archive(
     carrier: str | None = typer.Option(None, "--carrier", "-c", help=CARRIER_HELP),
 ) -> None:
     """Hide a parcel from the default list (it is no longer polled)."""
+    from ..app.archive import archive as archive_parcel
     from .output import info
 
-    store, pid = _resolve(number, carrier)
-    with store, store.transaction():
-        store.archive(pid, not undo)
+    archive_parcel(number, carrier, undo=undo)
     info(f"{number}: {'unarchived' if undo else 'archived'}")
 
 
@@ -60,14 +28,12 @@ def remove(
 ) -> None:
     """Delete a parcel and its events (an order's parcel comes back on the next sync;
     archive it instead)."""
+    from ..app.archive import remove as remove_parcel
     from .confirm import confirm_removal, plural
     from .output import info
 
-    store, pid = _resolve(number, carrier)
-    with store:
-        events = int(store.db.execute("SELECT count(*) FROM events WHERE parcel_id=?",
-                                      (pid,)).fetchone()[0])
+    def confirm(events: int) -> None:
         confirm_removal(f"Remove {number} and its {plural(events, 'event')}?", yes=yes)
-        with store.transaction():
-            store.delete(pid)
+
+    events = remove_parcel(number, carrier, confirm)
     info(f"{number}: removed 1 parcel and {plural(events, 'event')}")

@@ -5,24 +5,15 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ..app.reading import open_store as open_store
+from ..app.reading import store_exists as store_exists
 from ..config import Config
-from ..store import Store
 
 T = TypeVar("T")
 
 
 def load_config() -> Config:
     return Config()
-
-
-def open_store(config: Config, *, readonly: bool = False) -> Store:
-    if not readonly:
-        config.paths.ensure()
-    return Store(config.paths.db_file, readonly=readonly)
-
-
-def store_exists(config: Config) -> bool:
-    return config.paths.db_file.exists()
 
 
 def language(config: Config) -> str:

@@ -81,8 +81,8 @@ def _serve(source: str, field: str | None, dry_run: bool, json_out: bool, host: 
     import sys
 
     from ..errors import UsageError
-    from ..http import register_secret
     from ..notify import Notifier, Settings
+    from ..redaction import register_secret
     from ..services import tracking_provider_name
     from ..texts import serve as inbox
     from ..texts.importer import Importer

@@ -25,8 +25,8 @@ def main(
 
       parcelctl label YT6247854916511 --clear
     """
+    from ..app.archive import set_label
     from ..errors import UsageError
-    from .archive import _resolve
     from .output import info
 
     label = " ".join((text or "").split())
@@ -38,7 +38,5 @@ def main(
     if len(label) > MAX_LABEL:
         raise UsageError(f"the label is {len(label)} characters long",
                          hint=f"use at most {MAX_LABEL}")
-    store, pid = _resolve(number, carrier)
-    with store, store.transaction():
-        store.set_label(pid, label)
+    set_label(number, carrier, label)
     info(f"{number}: label removed" if clear else f"{number}: labelled '{label}'")

@@ -18,73 +18,51 @@ def main(
                                "(for cron: silence means all is well)."),
 ) -> None:
     """Import orders from linked accounts and refresh the parcels that are due."""
-    from ..lock import SyncLock
+    from ..app.sync import SyncInterrupted, run_sync
     from ..providers import registry
-    from ..sync import Syncer
-    from .common import load_config, open_store, run
+    from .common import load_config
     from .output import console, is_terminal
 
     for name in provider or []:
         registry.load(name)  # unknown provider -> one-line error before anything
     config = load_config()
-    config.paths.ensure()
-    with SyncLock(config.paths.lock_file, wait=not no_wait), open_store(config) as store:
-        from ..logfile import attach_log_file
+    progress = None
+    on_start = None
+    live = None
+    if is_terminal() and not quiet and not json_out:
+        from rich.progress import Progress, TaskID
 
-        attach_log_file(config.paths.log_file)
-        progress = None
-        live = None
-        if is_terminal() and not quiet and not json_out:
-            from rich.progress import Progress, TaskID
+        bar = Progress(console=console(), transient=True)
+        live = bar
+        tasks: dict[str, TaskID] = {}
 
-            bar = Progress(console=console(), transient=True)
-            live = bar
-            tasks: dict[str, TaskID] = {}
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done)
 
-            def progress(name: str, done: int, total: int) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done)
+        on_start = bar.start
+    try:
+        done = run_sync(config, providers=provider or None, force=force, wait=not no_wait,
+                        attention=not json_out, progress=progress, on_start=on_start)
+    except SyncInterrupted as stop:
+        if live is not None:
+            live.stop()
+        from ..errors import ExitCode
+        from .common import end_interrupted_line
+        from .output import error
 
-            bar.start()
-        from ..notify import Recorder
+        end_interrupted_line()
+        error(interrupted(stop.started))
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    finally:
+        if live is not None:
+            live.stop()
+    from .sync_report import report
 
-        hook = Recorder(config, store)
-        syncer = Syncer(config, store, progress=progress, on_changes=hook)
-        run_id = store.start_run()
-        try:
-            summary = run(syncer.run(providers=provider or None, force=force))
-        except Exception as exc:
-            # A provider's failure is a unit's (boundary); this is parcelctl's or the
-            # machine's. The run's row still says it ended.
-            import contextlib
-
-            with contextlib.suppress(Exception):
-                store.finish_run(run_id, 1, {"error": type(exc).__name__})
-            raise
-        except KeyboardInterrupt:
-            if live is not None:
-                live.stop()
-            from ..errors import ExitCode
-            from .common import end_interrupted_line
-            from .output import error
-
-            end_interrupted_line()
-            error(interrupted(syncer.started))
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
-        finally:
-            if live is not None:
-                live.stop()
-        store.finish_run(run_id, summary.exit_code, summary.to_json())
-        from ..notify import after_sync
-
-        after_sync(config, store, summary, recorded=hook.ok,
-                   old_news=hook.notifier.old_news)
-        from .sync_report import report
-
-        report(config, store, summary, json_out=json_out, quiet=quiet)
-    if summary.exit_code:
-        raise typer.Exit(summary.exit_code)
+    report(done, json_out=json_out, quiet=quiet)
+    if done.summary.exit_code:
+        raise typer.Exit(done.summary.exit_code)
 
 
 def interrupted(units: list[Any]) -> str:
