@@ -19,13 +19,14 @@ from parcelctl import boundary, textsafe
 from parcelctl.errors import ProviderChanged, TransientError
 from parcelctl.http import RateLimiter, RedactingFilter
 from parcelctl.models import CHINA_TZ, Order, Status, TrackingEvent, TrackResult
-from parcelctl.providers import cainiao, kuaidi100, taobao
+from parcelctl.providers import cainiao, taobao
+from parcelctl.providers.kuaidi100 import parse as kuaidi100_parse
 
 ANCIENT = "0001-01-01 00:00:00"
 
 
 @pytest.mark.parametrize("parse", [
-    lambda: kuaidi100._parse_time(ANCIENT),
+    lambda: kuaidi100_parse._parse_time(ANCIENT),
     lambda: taobao.parse_time(ANCIENT, "consign time"),
     lambda: cainiao.parse_event({"timeStr": ANCIENT, "desc": "x", "status": "x"}),
 ])
