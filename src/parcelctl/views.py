@@ -140,16 +140,21 @@ def list_parcels(db: sqlite3.Connection, *, status: str | list[str] | None = Non
     """
     clause, args = _filters(status=status, attention=attention, active_only=not include_all,
                             stale_days=stale_days, now=now or datetime.now(UTC), search=search)
+    sql = f"SELECT {columns} FROM parcels{clause}{ORDER_BY}"  # noqa: S608
+    if limit is not None:
+        sql += " LIMIT :limit"
+        args["limit"] = limit
+    rows = db.execute(sql, args).fetchall()
+    if limit is None or len(rows) < limit:
+        # Everything that matched is on the page: no count (a search that finds little
+        # scanned the whole table twice).
+        return rows, len(rows)
     counted = f"parcels{clause}"
     if count_up_to is not None:
         counted = f"(SELECT 1 FROM parcels{clause} LIMIT :count_cap)"  # noqa: S608
         args["count_cap"] = count_up_to + 1
     total = db.execute(f"SELECT count(*) FROM {counted}", args).fetchone()[0]  # noqa: S608
-    sql = f"SELECT {columns} FROM parcels{clause}{ORDER_BY}"  # noqa: S608
-    if limit is not None:
-        sql += " LIMIT :limit"
-        args["limit"] = limit
-    return db.execute(sql, args).fetchall(), int(total)
+    return rows, int(total)
 
 
 def sources_for(db: sqlite3.Connection, ids: list[int]) -> dict[int, list[dict[str, str]]]:

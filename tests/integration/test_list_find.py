@@ -267,3 +267,24 @@ def test_one_language_per_run(demo: Path, monkeypatch: pytest.MonkeyPatch, lang:
             assert chinese not in digest + table
 
 
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_watch_in_a_small_terminal_says_how_many_more(demo: Path, lang: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 5: 12 rows show what fits and "N more"; one time format, the zone once."""
+    import re
+
+    from parcelctl.cli import output
+
+    from .test_golden_screens import render
+
+    frame = render(demo, monkeypatch, "watch", lang, 80, height=12).splitlines()
+    assert len(frame) <= 12
+    rows = [line for line in frame if re.search(r"\d+[mhd]\s*$|now\s*$", line)]
+    more = f"还有 {17 - len(rows)} 件" if lang == "zh" else f"{17 - len(rows)} more"
+    assert len(rows) >= 3 and frame[-3].strip() == more
+    footer = frame[-1]
+    assert footer.count("+0800") == 1
+    assert re.findall(r"\d\d:\d\d(?::\d\d)?", footer) == ["13:51", "09:46"]  # no seconds
+    assert output.now() == NOW

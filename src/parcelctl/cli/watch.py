@@ -98,6 +98,11 @@ class View:
             status.append(f"· {'上次查看' if zh else 'last look'} "
                           f"{clock_time(self.last_refresh.isoformat())} ")
         status.append(f"· {'时间' if zh else 'times'} {zone_name()} ", style="dim")
+        width = console().width
+        if self.next_due and status.cell_len > width:  # a narrow terminal: one line still
+            status = Text(status.plain.replace(
+                f"· {'下一件到期' if zh else 'next parcel due'} {clock_time(self.next_due)} ",
+                ""), style="cyan")
         if self.note:
             status.append(f"· {self.note} ", style="yellow")
         for error in self.errors[:3]:
