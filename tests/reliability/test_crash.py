@@ -46,7 +46,7 @@ from .forkcli import ForkCli, Handle
 
 WORKERS = 6
 GRACE_SECONDS = 60
-LATENCY_MS = 30
+LATENCY_MS = 60
 
 #: Exact kill points (crashhooks.py), in the order a sync reaches them.
 HOOK_POINTS = [
@@ -65,7 +65,9 @@ HOOK_POINTS = [
     "finish_run=1", "after_sync=1",
 ]
 #: Delays for kills from outside, while requests are in flight (sandbox latency on).
-TIMED = [0.03 + 0.11 * i for i in range(12)]
+# Spread over the first 0.8 s: a sync of the crash world takes about a second here, so most
+# of these land mid-sync (a kill after the process ended counts for nothing).
+TIMED = [0.03 + 0.07 * i for i in range(12)]
 
 
 @dataclass
@@ -229,7 +231,9 @@ def test_sigkill_anywhere_loses_nothing(crash_world: CrashWorld, fleet: list[Run
     assert not failures, "\n".join(f"--- kill at {k}\n{v}" for k, v in failures.items())
     assert len(kills) >= 30, kills
     # The timed kills spread over the run: most of them really landed mid-sync.
-    assert sum(isinstance(k, float) for k in kills) >= 8, kills
+    landed = sum(isinstance(k, float) for k in kills)
+    print(f"timed kills that landed mid-sync: {landed} of {len(TIMED)}")
+    assert landed >= 8, kills
 
 
 def test_kill_between_rotation_and_save_without_grace(crash_world: CrashWorld,
