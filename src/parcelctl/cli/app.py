@@ -90,14 +90,10 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def _command_of(args: list[str]) -> str | None:
-    """The subcommand named on the command line, when nothing before it needs the root."""
-    for arg in args:
-        if arg == "--debug":
-            continue
-        if arg.startswith("-"):
-            return None  # --help, --version, or something for Typer to reject
-        return arg if arg in COMMANDS else None
-    return None
+    """The subcommand named on the command line, when nothing before it needs the root
+    (--help, --version, or an option for Typer to reject)."""
+    word = _first_word(args)
+    return word if word in COMMANDS else None
 
 
 def _first_word(args: list[str]) -> str | None:
